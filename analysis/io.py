@@ -1,0 +1,410 @@
+"""Reading one export folder: CSV, SAS transport (XPT) and Parquet domain files, with their
+supplemental qualifiers (``supp--`` files) folded into the parent domain.
+
+Every domain comes back as a frame of pandas ``string`` columns (variable names upper-cased;
+empty cells <NA>; numbers from XPT/Parquet as text, whole numbers without ``.0``; dates from
+Parquet as ISO 8601 text), so that the three formats give the same frame and the validator
+sees what the file says. The hidden column ``ROW_COL`` holds each record's 1-based row number
+in its file (header not counted), so that a problem found later points at the right row.
+Problems of the files themselves (not UTF-8, unreadable, empty, a domain twice, SUPP records
+that match nothing) are returned, never raised. The export folder is only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io as _io
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.contract import DOMAINS, SUPP_COLUMNS
+
+__all__ = ["Problem", "ROW_COL", "FORMATS", "read_export", "read_domain_file"]
+
+#: Hidden column: the record's 1-based row number in its file (header not counted).
+ROW_COL = "_row"
+FORMATS = ("csv", "xpt", "parquet")
+_NAME_RE = re.compile(r"^(?P<supp>supp)?(?P<dom>[a-z]{2})\.(?P<ext>csv|xpt|parquet)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem (docs/architecture.md): ``row`` is the 1-based record number in
+    ``file`` (header not counted), None for file-level problems."""
+
+    severity: str  # "error" | "warning"
+    file: str
+    row: int | None
+    variable: str
+    value: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _problem(severity, file, rule, message, row=None, variable="", value="") -> Problem:
+    row = None if row is None or pd.isna(row) else int(row)
+    value = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return Problem(severity, file, row, variable or "", value, rule, message)
+
+
+# --- values to text ------------------------------------------------------------------------
+
+
+def _fmt(v) -> str | None:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", errors="replace")
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return "Y" if v else "N"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return None
+        if math.isfinite(f) and f.is_integer() and abs(f) < 1e16:
+            return str(int(f))
+        return repr(f)
+    if isinstance(v, (pd.Timestamp, _dt.datetime)):
+        ts = pd.Timestamp(v)
+        if ts.hour == ts.minute == ts.second == ts.microsecond == 0:
+            return ts.strftime("%Y-%m-%d")
+        return ts.strftime("%Y-%m-%dT%H:%M" if ts.second == 0 else "%Y-%m-%dT%H:%M:%S")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _to_text(s: pd.Series) -> pd.Series:
+    """Any column -> pandas ``string`` with empty strings as <NA>."""
+    if isinstance(s.dtype, pd.StringDtype):
+        out = s.astype("string")
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = pd.Series([_fmt(v) for v in s], index=s.index, dtype="string")
+    else:
+        out = pd.Series([_fmt(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype="string")
+    return out.mask(out == "", pd.NA)
+
+
+def _as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({c: _to_text(df[c]) for c in df.columns}, index=pd.RangeIndex(len(df)))
+    return out
+
+
+def _column_names(names, file: str) -> tuple[list[str], list[Problem]]:
+    clean = [str(c).strip().upper() for c in names]
+    seen: set[str] = set()
+    problems = []
+    for c in clean:
+        if c in seen:
+            problems.append(_problem("error", file, "column_duplicate", f"column {c} appears more than once",
+                                     variable=c))
+        seen.add(c)
+    return clean, problems
+
+
+# --- one file --------------------------------------------------------------------------------
+
+
+def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = err.start + (3 if bom else 0)
+        line = data[:offset].count(b"\n") + 1
+        return None, [_problem("error", file, "file_not_utf8",
+                               f"not UTF-8: invalid byte 0x{data[offset]:02X} at byte offset {offset} "
+                               f"(line {line} of the file, counting the header); re-export as UTF-8",
+                               value=f"0x{data[offset]:02X}")]
+    if not text.strip():
+        return None, [_problem("error", file, "file_empty", "the file is empty (no header row)")]
+    header = next(csv.reader(_io.StringIO(text)), [])
+    names, problems = _column_names(header, file)
+    if problems:
+        return None, problems
+    try:
+        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                         skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as err:
+        return None, [_problem("error", file, "file_unreadable", f"not a readable CSV file: {err}")]
+    df.columns = names
+    return _as_text_frame(df), []
+
+
+def _read_xpt(path: Path, data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    import pyreadstat
+
+    problems: list[Problem] = []
+    try:
+        try:
+            df, _meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+        except UnicodeDecodeError:
+            # a transport file carries no encoding; SAS on Windows writes Latin-1 text
+            df, _meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=True, encoding="latin1")
+            problems.append(_problem("warning", file, "file_encoding_latin1",
+                                     "text is not UTF-8; read as Latin-1 (check special characters such as µ)"))
+    except Exception as err:  # pyreadstat raises several error types for corrupt files
+        return None, [_problem("error", file, "file_unreadable",
+                               f"not a readable SAS transport (XPT) file: {type(err).__name__}: {err}")]
+    truncated = _xpt_truncated(data, sum(_meta.variable_storage_width.values()), len(df))
+    if truncated:
+        return None, [_problem("error", file, "file_unreadable",
+                               f"the SAS transport (XPT) file is truncated or corrupt: {truncated}")]
+    names, name_problems = _column_names(df.columns, file)
+    if name_problems:
+        return None, problems + name_problems
+    df.columns = names
+    return _as_text_frame(df), problems
+
+
+def _xpt_truncated(data: bytes, row_width: int, n_rows: int) -> str | None:
+    """readstat reads a truncated XPT without complaint, dropping the partial record. A v5
+    transport file is a sequence of 80-byte records, and after the last observation of the
+    (first) member there is only blank padding; anything else means the file was cut."""
+    if len(data) % 80:
+        return f"its size ({len(data)} bytes) is not a multiple of 80 bytes"
+    obs = data.find(b"HEADER RECORD*******OBS")
+    if obs < 0 or row_width <= 0:
+        return None if obs >= 0 else "no observation header record"
+    start = obs + 80
+    end = data.find(b"HEADER RECORD*******MEMBER", start)
+    rest = data[start + n_rows * row_width:(len(data) if end < 0 else end)]
+    if rest.strip(b" "):
+        return f"the last record is incomplete ({len(rest)} bytes after {n_rows} complete records)"
+    return None
+
+
+def _read_parquet(path: Path, file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        df = table.to_pandas()
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
+        return None, [_problem("error", file, "file_unreadable",
+                               f"not a readable Parquet file: {type(err).__name__}: {err}")]
+    names, problems = _column_names(df.columns, file)
+    if problems:
+        return None, problems
+    df.columns = names
+    return _as_text_frame(df.reset_index(drop=True)), []
+
+
+def read_domain_file(path: Path | str) -> tuple[pd.DataFrame | None, list[Problem], str]:
+    """Read one domain file. Returns (frame or None, problems, sha256 of the file's bytes)."""
+    path = Path(path)
+    file = path.name
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        return None, [_problem("error", file, "file_empty", "the file is empty")], sha
+    ext = path.suffix.lower().lstrip(".")
+    if ext == "csv":
+        df, problems = _read_csv(data, file)
+    elif ext == "xpt":
+        df, problems = _read_xpt(path, data, file)
+    else:
+        df, problems = _read_parquet(path, file)
+    if df is not None:
+        df[ROW_COL] = pd.array(np.arange(1, len(df) + 1), dtype="Int64")
+        df.attrs["source_file"] = file
+    return df, problems, sha
+
+
+# --- SUPP-- folding --------------------------------------------------------------------------
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    s = s.astype("string").str.strip()
+    return s.mask(s == "", pd.NA)
+
+
+def _match_key(s: pd.Series) -> pd.Series:
+    """Compare IDVARVAL with the parent's variable: numbers by value ("1" == "1.0"), else text."""
+    s = _strip(s)
+    num = pd.to_numeric(s, errors="coerce")
+    key = s.copy()
+    isnum = num.notna()
+    key[isnum] = num[isnum].map(repr).astype("string")
+    return key
+
+
+def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: str
+              ) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Fold a SUPP-- frame into its parent: one column per QNAM. IDVAR empty = subject level
+    (every record of the subject), else the record whose IDVAR equals IDVARVAL. A QNAM column
+    already present in the parent is kept: SUPP values fill its empty cells, and a different
+    value is a problem. Returns (parent with QNAM columns, problems, QNAMs folded)."""
+    problems: list[Problem] = []
+    missing = [c for c in SUPP_COLUMNS if c not in supp.columns]
+    if missing:
+        return parent, [_problem("error", supp_file, "supp_column_missing",
+                                 f"SUPP-- file lacks {', '.join(missing)} "
+                                 f"(needs {', '.join(SUPP_COLUMNS)}); not folded",
+                                 variable=missing[0])], []
+    s = pd.DataFrame({c: _strip(supp[c]) for c in SUPP_COLUMNS})
+    s["QNAM"] = s["QNAM"].str.upper()
+    s["IDVAR"] = s["IDVAR"].str.upper()
+    s["_srow"] = supp[ROW_COL].to_numpy()
+    usable = pd.Series(True, index=s.index)
+    for col in ("USUBJID", "QNAM"):
+        for i in s.index[s[col].isna()]:
+            problems.append(_problem("error", supp_file, "value_missing", f"{col} is empty; record not folded",
+                                     row=s.at[i, "_srow"], variable=col))
+        usable &= s[col].notna()
+    bad_rdomain = s["RDOMAIN"].notna() & (s["RDOMAIN"].str.upper() != domain)
+    for i in s.index[bad_rdomain.fillna(False)]:
+        problems.append(_problem("error", supp_file, "supp_rdomain_mismatch",
+                                 f"RDOMAIN is not {domain}; record not folded",
+                                 row=s.at[i, "_srow"], variable="RDOMAIN", value=s.at[i, "RDOMAIN"]))
+    usable &= ~bad_rdomain.fillna(False)
+    idvar_present = s["IDVAR"].notna() & s["IDVAR"].isin(list(parent.columns))
+    unknown_idvar = s["IDVAR"].notna() & ~idvar_present & usable
+    for i in s.index[unknown_idvar]:
+        problems.append(_problem("error", supp_file, "supp_idvar_unknown",
+                                 f"IDVAR {s.at[i, 'IDVAR']} is not a variable of {domain}; record not folded",
+                                 row=s.at[i, "_srow"], variable="IDVAR", value=s.at[i, "IDVAR"]))
+    usable &= ~unknown_idvar
+    s = s[usable]
+
+    p = pd.DataFrame({"USUBJID": _strip(parent["USUBJID"]) if "USUBJID" in parent.columns
+                      else pd.Series(pd.NA, index=parent.index, dtype="string"),
+                      "_pidx": np.arange(len(parent))})
+    links = []
+    subj = s[s["IDVAR"].isna()]
+    if len(subj):
+        links.append(subj.merge(p, on="USUBJID", how="inner"))
+    for idvar, grp in s[s["IDVAR"].notna()].groupby("IDVAR", sort=True):
+        pk = p.assign(_key=_match_key(parent[idvar]))
+        grp = grp.assign(_key=_match_key(grp["IDVARVAL"]))
+        pk, grp = pk[pk["_key"].notna()], grp[grp["_key"].notna()]  # an empty key matches nothing
+        links.append(grp.merge(pk, on=["USUBJID", "_key"], how="inner"))
+    link = (pd.concat(links, ignore_index=True) if links
+            else pd.DataFrame(columns=[*s.columns, "_pidx"]))
+    for i in s.index[~s["_srow"].isin(link["_srow"])]:
+        where = "subject" if pd.isna(s.at[i, "IDVAR"]) else f"record with {s.at[i, 'IDVAR']} = {s.at[i, 'IDVARVAL']}"
+        problems.append(_problem("error", supp_file, "supp_unmatched",
+                                 f"no {domain} {where} for USUBJID {s.at[i, 'USUBJID']}; "
+                                 f"QNAM {s.at[i, 'QNAM']} not folded",
+                                 row=s.at[i, "_srow"], variable="IDVARVAL", value=s.at[i, "IDVARVAL"]))
+
+    out = parent.copy()
+    folded: list[str] = []
+    if len(link):
+        link = link.sort_values(["_pidx", "QNAM", "_srow"], kind="stable")
+        first = link.drop_duplicates(["_pidx", "QNAM"], keep="first")
+        clash = link.merge(first[["_pidx", "QNAM", "QVAL", "_srow"]], on=["_pidx", "QNAM"], suffixes=("", "_first"))
+        clash = clash[(clash["_srow"] != clash["_srow_first"])
+                      & (clash["QVAL"].fillna("\0") != clash["QVAL_first"].fillna("\0"))]
+        for r in clash.drop_duplicates("_srow").itertuples(index=False):
+            problems.append(_problem("error", supp_file, "supp_duplicate",
+                                     f"{r.QNAM} given twice for the same {domain} record with different values "
+                                     f"(also '{r.QVAL_first}' in row {r._srow_first}); the first is kept",
+                                     row=r._srow, variable="QVAL", value=r.QVAL))
+        for qnam, grp in first.groupby("QNAM", sort=True):
+            values = pd.Series(pd.NA, index=range(len(out)), dtype="string")
+            values.iloc[grp["_pidx"].to_numpy()] = grp["QVAL"].to_numpy()
+            values.index = out.index
+            srow = pd.Series(pd.NA, index=range(len(out)), dtype="Int64")
+            srow.iloc[grp["_pidx"].to_numpy()] = grp["_srow"].to_numpy()
+            srow.index = out.index
+            if qnam in out.columns:
+                existing = _strip(out[qnam])
+                conflict = existing.notna() & values.notna() & (existing != values)
+                for i in out.index[conflict.fillna(False)]:
+                    problems.append(_problem(
+                        "error", supp_file, "supp_conflicts_parent",
+                        f"{qnam} = '{values[i]}' here but '{existing[i]}' in the {domain} file "
+                        f"(row {out.at[i, ROW_COL]}); the {domain} value is kept",
+                        row=srow[i], variable=qnam, value=values[i]))
+                out[qnam] = out[qnam].astype("string").mask(existing.isna(), values)
+            else:
+                out[qnam] = values
+            folded.append(qnam)
+    cols = [c for c in out.columns if c != ROW_COL] + [ROW_COL]
+    out = out[cols]
+    out.attrs = dict(parent.attrs)
+    return out, problems, folded
+
+
+# --- the export ------------------------------------------------------------------------------
+
+
+def read_export(export_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[Problem], dict[str, str]]:
+    """Read every domain file of an export folder.
+
+    Returns ``(domains, problems, files)``: ``domains`` maps a domain code (``"DM"``) to its
+    frame (SUPP-- folded in; ``attrs["source_file"]`` the file name, ``attrs["supp_qnams"]`` the
+    folded QNAMs); ``files`` maps each file read to its SHA-256. Files that are not domain files
+    of the contract are not read (a ``file_ignored`` warning). Nothing is written.
+    """
+    export_dir = Path(export_dir)
+    problems: list[Problem] = []
+    if not export_dir.is_dir():
+        return {}, [_problem("error", str(export_dir), "export_missing", "the export folder does not exist")], {}
+
+    found: dict[tuple[bool, str], list[Path]] = {}
+    for path in sorted(export_dir.iterdir(), key=lambda p: p.name):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        m = _NAME_RE.match(path.name)
+        if not m or m["dom"].upper() not in DOMAINS:
+            problems.append(_problem("warning", path.name, "file_ignored",
+                                     "not a domain file of the input contract (<domain>.csv|.xpt|.parquet, "
+                                     "or supp<domain>.*); not read"))
+            continue
+        found.setdefault((bool(m["supp"]), m["dom"].upper()), []).append(path)
+
+    files: dict[str, str] = {}
+    frames: dict[tuple[bool, str], pd.DataFrame] = {}
+    for (is_supp, dom), paths in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        chosen = paths[0]
+        if len(paths) > 1:
+            problems.append(_problem("error", chosen.name, "domain_duplicate_file",
+                                     f"{'SUPP' if is_supp else ''}{dom} is given in {len(paths)} files "
+                                     f"({', '.join(p.name for p in paths)}); keep exactly one. "
+                                     f"Only {chosen.name} was checked"))
+        for path in paths:
+            df, probs, sha = read_domain_file(path) if path is chosen else (None, [], None)
+            if sha is None:
+                sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            files[path.name] = sha
+            problems.extend(probs)
+            if df is not None:
+                frames[(is_supp, dom)] = df
+
+    domains: dict[str, pd.DataFrame] = {}
+    for (is_supp, dom), df in frames.items():
+        if not is_supp:
+            df.attrs["supp_qnams"] = []
+            domains[dom] = df
+    for (is_supp, dom), supp in frames.items():
+        if not is_supp:
+            continue
+        supp_file = supp.attrs.get("source_file", f"supp{dom.lower()}")
+        if dom not in domains:
+            problems.append(_problem("warning", supp_file, "supp_parent_absent",
+                                     f"no readable {dom} file to fold these qualifiers into; not used"))
+            continue
+        parent = domains[dom]
+        folded_df, probs, folded = fold_supp(parent, supp, dom, supp_file)
+        folded_df.attrs["supp_qnams"] = sorted(set(parent.attrs.get("supp_qnams", [])) | set(folded))
+        domains[dom] = folded_df
+        problems.extend(probs)
+    ordered = {d: domains[d] for d in DOMAINS if d in domains}
+    return ordered, problems, dict(sorted(files.items()))

@@ -1,0 +1,170 @@
+"""Reading an export: the three formats, SUPP-- folding, row numbers, broken files."""
+import hashlib
+
+import pandas as pd
+import pytest
+
+from analysis.io import ROW_COL, read_export
+from analysis.validate import validate
+from export_fixtures import base_frames, write_export, write_frame
+
+
+def snapshot(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def rules(problems):
+    return [p.rule for p in problems]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    base = tmp_path_factory.mktemp("formats")
+    return {fmt: write_export(base / fmt, fmt=fmt) for fmt in ("csv", "xpt", "parquet")}
+
+
+def test_each_format_gives_the_same_frame(exports):
+    read = {fmt: read_export(folder) for fmt, folder in exports.items()}
+    for fmt, (domains, problems, files) in read.items():
+        assert problems == [], fmt
+        assert list(domains) == ["DM", "EX", "AE", "LB", "TU", "TR", "RS", "DS"]
+        assert len(files) == 10 and all(name.endswith(fmt) for name in files)
+    csv_domains = read["csv"][0]
+    for fmt in ("xpt", "parquet"):
+        for code, df in csv_domains.items():
+            pd.testing.assert_frame_equal(read[fmt][0][code], df, obj=f"{fmt} {code}")
+    ex = csv_domains["EX"]
+    # numbers read from XPT/Parquet doubles come back as the CSV's text
+    assert ex["EXDOSE"].tolist()[:3] == ["1000000000", "2000000000", "15000000"]
+    assert all(str(t) in ("string", "string[python]", "string[pyarrow]") for t in ex.drop(columns=ROW_COL).dtypes)
+
+
+def test_files_are_hashed_and_export_untouched(exports):
+    folder = exports["csv"]
+    before = snapshot(folder)
+    _, _, files = read_export(folder)
+    assert files == before
+    assert snapshot(folder) == before
+
+
+def test_supp_folding_subject_and_record_level(exports):
+    domains, _, _ = read_export(exports["csv"])
+    dm = domains["DM"].set_index("USUBJID")
+    assert dm.loc["NK01-001", "PHASE"] == "IA" and dm.loc["NK01-002", "COHORT"] == "GC"
+    assert pd.isna(dm.loc["NK01-003", "PHASE"]) and pd.isna(dm.loc["NK01-001", "NKSRC"])
+    ae = domains["AE"]
+    assert ae["AEDLT"].fillna("").tolist() == ["", "N", "N", ""]
+    assert ae.at[1, "AEGRSCL"] == "ASTCT 2019" and pd.isna(ae.at[0, "AEGRSCL"])
+    # the parent's row numbers are kept after folding
+    assert ae[ROW_COL].tolist() == [1, 2, 3, 4] and ae.columns[-1] == ROW_COL
+    assert domains["AE"].attrs["supp_qnams"] == ["AEDLT", "AEGRSCL"]
+    assert domains["DM"].attrs["source_file"] == "dm.csv"
+
+
+def test_supp_record_level_on_xpt_numeric_seq(exports):
+    # XPT holds AESEQ as a number and IDVARVAL as text: "2" matches 2.0
+    domains, problems, _ = read_export(exports["xpt"])
+    assert problems == [] and domains["AE"].at[1, "AEDLT"] == "N"
+
+
+def test_supp_problems_point_at_the_supp_row(tmp_path):
+    f = base_frames()
+    f["ae"]["AEDLT"] = ["", "Y", "N", ""]  # already a parent column: kept, SUPP fills blanks only
+    f["suppae"].loc[2, "IDVARVAL"] = "7"  # no AESEQ 7 for NK01-002
+    f["suppae"] = pd.concat([f["suppae"], pd.DataFrame([{
+        "STUDYID": "NK01", "RDOMAIN": "AE", "USUBJID": "NK01-002", "IDVAR": "AESEQ", "IDVARVAL": "2",
+        "QNAM": "AEDLT", "QLABEL": "Dose-limiting toxicity", "QVAL": "N"}])], ignore_index=True)
+    domains, problems, _ = read_export(write_export(tmp_path / "e", f))
+    by_rule = {p.rule: p for p in problems}
+    assert set(by_rule) == {"supp_conflicts_parent", "supp_unmatched"}
+    conflict = by_rule["supp_conflicts_parent"]
+    assert (conflict.file, conflict.row, conflict.variable, conflict.value) == ("suppae.csv", 1, "AEDLT", "N")
+    unmatched = by_rule["supp_unmatched"]
+    assert (unmatched.file, unmatched.row, unmatched.value) == ("suppae.csv", 3, "7")
+    # the parent's values are kept (rows 2, 3); SUPP fills the parent's blank (row 4)
+    assert domains["AE"]["AEDLT"].fillna("").tolist() == ["", "Y", "N", "N"]
+
+
+def test_subject_level_supp_for_an_unknown_subject(tmp_path):
+    f = base_frames()
+    f["suppdm"].loc[4, "USUBJID"] = "NK01-009"
+    domains, problems, _ = read_export(write_export(tmp_path / "e", f))
+    assert [(p.rule, p.file, p.row, p.variable, p.value) for p in problems] == [
+        ("supp_unmatched", "suppdm.csv", 5, "IDVARVAL", "")]
+    assert "NKSRC" not in domains["DM"].columns  # its only record matched nothing
+
+
+def test_supp_without_parent_and_bad_layout(tmp_path):
+    f = {"dm": base_frames()["dm"], "suppae": base_frames()["suppae"],
+         "suppdm": base_frames()["suppdm"].drop(columns="IDVAR")}
+    _, problems, _ = read_export(write_export(tmp_path / "e", f))
+    assert sorted(rules(problems)) == ["supp_column_missing", "supp_parent_absent"]
+
+
+def test_non_utf8_csv_names_file_and_offset(tmp_path):
+    folder = write_export(tmp_path / "e")
+    data = (folder / "ae.csv").read_bytes()
+    offset = data.index(b"Fever")
+    (folder / "ae.csv").write_bytes(data[:offset] + "Fièvre".encode("latin-1") + data[offset + 5:])
+    domains, problems, files = read_export(folder)
+    (p,) = [p for p in problems if p.rule == "file_not_utf8"]
+    assert p.file == "ae.csv" and p.severity == "error" and p.value == "0xE8"
+    assert f"byte offset {offset + 2}" in p.message and "line 2" in p.message
+    assert "AE" not in domains and "ae.csv" in files
+    # the domain is not also reported missing: its file is there
+    assert [q.rule for q in validate(domains, files) if q.severity == "error"] == []
+
+
+def test_corrupt_and_truncated_xpt_are_problems(tmp_path):
+    folder = write_export(tmp_path / "e", fmt="xpt")
+    data = (folder / "lb.xpt").read_bytes()
+    (folder / "lb.xpt").write_bytes(data[: len(data) - 100])  # cut inside the records
+    (folder / "tr.xpt").write_bytes(b"not a transport file\n" * 10)
+    domains, problems, _ = read_export(folder)
+    bad = {p.file: p.rule for p in problems}
+    assert bad == {"lb.xpt": "file_unreadable", "tr.xpt": "file_unreadable"}
+    assert "LB" not in domains and "TR" not in domains
+
+
+def test_latin1_xpt_is_read_with_a_warning(tmp_path):
+    folder = write_export(tmp_path / "e", fmt="xpt")
+    data = (folder / "lb.xpt").read_bytes()
+    assert data.count(b"umol/L") == 1  # the creatinine record
+    (folder / "lb.xpt").write_bytes(data.replace(b"umol/L", b"\xb5mol/L"))  # SAS wlatin1 text
+    domains, problems, _ = read_export(folder)
+    assert [(p.rule, p.file, p.severity) for p in problems] == [("file_encoding_latin1", "lb.xpt", "warning")]
+    assert domains["LB"].at[2, "LBSTRESU"] == "µmol/L"
+
+
+def test_empty_file_duplicate_domain_and_ignored_files(tmp_path):
+    folder = write_export(tmp_path / "e")
+    (folder / "rs.csv").write_bytes(b"")
+    write_frame(base_frames()["tu"], folder / "tu.parquet")
+    (folder / "notes.txt").write_text("hello")
+    (folder / "mh.csv").write_text("USUBJID\nNK01-001\n")
+    domains, problems, files = read_export(folder)
+    got = sorted((p.rule, p.file) for p in problems)
+    assert got == [("domain_duplicate_file", "tu.csv"), ("file_empty", "rs.csv"),
+                   ("file_ignored", "mh.csv"), ("file_ignored", "notes.txt")]
+    assert "RS" not in domains and "TU" in domains  # tu.csv (first by name) was still checked
+    assert "tu.parquet" in files and "notes.txt" not in files
+
+
+def test_header_only_file_is_an_empty_domain_and_extension_case(tmp_path):
+    folder = write_export(tmp_path / "e")
+    (folder / "ds.csv").write_text("USUBJID,DSCAT,DSDECOD,DSSTDTC,EPOCH\n")
+    (folder / "rs.csv").rename(folder / "rs.CSV")
+    domains, problems, _ = read_export(folder)
+    assert problems == []
+    assert len(domains["DS"]) == 0 and list(domains["DS"].columns)[:2] == ["USUBJID", "DSCAT"]
+    assert len(domains["RS"]) == 2
+
+
+def test_text_is_not_stripped_or_guessed(tmp_path):
+    f = base_frames()
+    f["dm"].loc[0, "SEX"] = " m "
+    f["dm"].loc[1, "SUBJID"] = "002"
+    domains, _, _ = read_export(write_export(tmp_path / "e", f))
+    assert domains["DM"].at[0, "SEX"] == " m "  # the validator judges it, the reader keeps it
+    assert domains["DM"].at[1, "SUBJID"] == "002"  # leading zeros are text
+    assert pd.isna(domains["DM"].at[0, "DTHDTC"])  # empty cell -> <NA>
