@@ -1,0 +1,39 @@
+# Interim analysis of NCT07021534 (Phase IA): export -> validated domains -> ADaM
+# -> ARD -> tables and figures -> reports. Thin by design: settings, their check,
+# the stage rule files and the final targets. All logic lives in the package analysis/.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, workflow.basedir)
+from analysis.config import ConfigError, validate_config  # noqa: E402
+
+configfile: "config/config.yaml"
+
+try:
+    validate_config(config)
+except ConfigError as err:
+    sys.stderr.write(f"\n{err}\n\n")
+    raise SystemExit(1)
+
+CUT = config["data_cut"]
+R = f"results/{CUT}"
+EXPORT = config["data"]["export_dir"]
+FORMATS = config["reports"]["formats"]
+DOMAINS = ["dm", "ex", "ae", "lb", "tu", "tr", "rs", "ds",
+           "mi", "pc", "cm", "ss", "vs", "qs", "eg", "cv"]
+REPORTS = ["interim-report"]
+TABLES = ["T-SETS", "T-DISP"]
+
+
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/adam.smk"
+include: "workflow/rules/ard.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/reports.smk"
+include: "workflow/rules/manifest.smk"
+
+
+rule all:
+    input:
+        f"{R}/manifest.json",

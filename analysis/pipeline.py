@@ -1,0 +1,87 @@
+"""File-level steps of the workflow: each reads its inputs, calls the pure
+derivations and writes its outputs atomically. The Snakemake scripts call these."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from analysis import ard as ardmod
+from analysis import narrative, tables
+from analysis.adsl import derive_adsl
+from analysis.atomic import atomic_path, write_text
+
+
+def load_sdtm(meta_path: Path | str) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """The validated, data-cut domains written by ingest, and the set present in the export."""
+    meta_path = Path(meta_path)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    folder = meta_path.parent
+    domains = {p.stem.upper(): pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    present = {d.upper() for d in meta.get("domains_present", domains)}
+    return domains, present
+
+
+def write_parquet(df: pd.DataFrame, path: Path | str) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def build_adsl(meta_path, out_path, cfg: dict) -> pd.DataFrame:
+    domains, present = load_sdtm(meta_path)
+    adsl = derive_adsl(domains, cfg, present)
+    write_parquet(adsl, out_path)
+    return adsl
+
+
+def build_ard_sets(adsl_path, ds_path, sets_out, disp_out, levels: list[str]) -> None:
+    adsl = pd.read_parquet(adsl_path)
+    ds = pd.read_parquet(ds_path)
+    write_parquet(ardmod.ard_sets(adsl, levels), sets_out)
+    write_parquet(ardmod.ard_disposition(adsl, ds, levels), disp_out)
+
+
+def combine_ard(parts: list, parquet_out, csv_out) -> None:
+    ard = ardmod.combine([pd.read_parquet(p) for p in parts])
+    ardmod.write_ard(ard, Path(parquet_out), Path(csv_out))
+
+
+def build_tables_sets(ard_path, out_dir, cfg: dict) -> None:
+    a = ardmod.ARD.read(ard_path)
+    for t in (tables.table_sets(a, cfg["dose_levels"]), tables.table_disposition(a, cfg["dose_levels"])):
+        tables.write_table(t, out_dir)
+
+
+def build_report_text(ard_path, summary_out, metadata_out, cfg: dict) -> None:
+    a = ardmod.ARD.read(ard_path)
+    write_text(summary_out, narrative.summary_paragraph(a, cfg))
+    write_text(metadata_out, yaml.safe_dump(narrative.report_metadata(cfg), sort_keys=True, allow_unicode=True))
+
+
+def stage_generated(results_dir: Path, stage: Path) -> Path:
+    """Copy the generated content a report includes (tables, figures, text) into a
+    folder private to one render."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for sub in ("tables", "figures", "text"):
+        src = results_dir / sub
+        if src.is_dir():
+            shutil.copytree(src, stage / sub, ignore=shutil.ignore_patterns(".*"))
+    meta = results_dir / "text" / "metadata.yml"
+    if meta.exists():
+        shutil.copy2(meta, stage / "metadata.yml")
+    return stage
+
+
+def render_report(source, results_dir, fmt: str, out_file, info_out, work_dir, engine: str = "auto") -> dict:
+    from analysis.render import render_document
+
+    work_dir = Path(work_dir)
+    stage = stage_generated(Path(results_dir), work_dir.with_name(work_dir.name + "-generated"))
+    info = render_document(Path(source), stage, fmt, Path(out_file), work_dir, engine=engine)
+    write_text(info_out, json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info

@@ -1,0 +1,134 @@
+"""End to end: the whole DAG on the demo export, in a temporary folder.
+
+Runs once per test session (module fixture) and checks the results-contract layout,
+the manifest, and that the reports carry the numbers of the ARD."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+CUT = "2026-10-31"
+
+
+def _copy_repo(dest: Path) -> None:
+    for name in ("Snakefile", "analysis", "workflow", "reports", "config"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".render*"))
+        else:
+            shutil.copy2(src, dest / name)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("e2e")
+    _copy_repo(work)
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1790000000")
+    proc = subprocess.run([str(SNAKEMAKE), "--cores", "2"], cwd=work, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return work, work / "results" / CUT
+
+
+def test_dry_run_lists_the_dag(run):
+    work, _ = run
+    proc = subprocess.run([str(SNAKEMAKE), "-n", "--forceall"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for rule in ("demo_export", "ingest", "adsl", "ard", "tables_sets", "render_report", "manifest"):
+        assert rule in out
+
+
+def test_results_contract_layout(run):
+    _, res = run
+    for rel in ["manifest.json", "validation/validation-report.md", "adam/adsl.parquet",
+                "ard/ard.parquet", "ard/ard.csv", "tables/T-SETS.md", "tables/T-DISP.md",
+                "reports/interim-report.html", "reports/interim-report.pdf",
+                "reports/interim-report.docx"]:
+        assert (res / rel).is_file(), rel
+        assert (res / rel).stat().st_size > 0, rel
+
+
+def test_adsl_has_contract_variables(run):
+    _, res = run
+    adsl = pd.read_parquet(res / "adam/adsl.parquet")
+    for v in ["USUBJID", "SAFFL", "CARTFL", "DLTEVLFL", "EFFFL", "PKFL", "TRTSDT", "CARTSDT",
+              "DOSELVL", "COHORT", "HISTOL", "NKGLHS", "NKGLGR", "PRIORREG", "BSLD", "CEABL",
+              "CA199BL", "GLRBL", "METSITES", "LIVONLY", "DTHDT", "LSTALVDT"]:
+        assert v in adsl.columns, v
+    assert adsl["USUBJID"].is_unique
+    assert set(adsl["SAFFL"]) <= {"Y", "N"}
+
+
+def test_ard_matches_adsl_counts(run):
+    _, res = run
+    adsl = pd.read_parquet(res / "adam/adsl.parquet")
+    ard = pd.read_parquet(res / "ard/ard.parquet")
+    assert list(ard.columns) == ["analysis", "group", "group_level", "variable",
+                                 "variable_level", "stat", "value"]
+    sets = ard[(ard.analysis == "sets") & (ard.group == "overall") & (ard.stat == "n")]
+    n = dict(zip(sets.variable, sets.value.astype(int)))
+    assert n["SAFETY"] == (adsl.SAFFL == "Y").sum()
+    assert n["CART"] == (adsl.CARTFL == "Y").sum()
+    assert n["ENROLLED"] == (adsl.ENRLFL == "Y").sum()
+
+
+def test_reports_carry_ard_numbers(run):
+    _, res = run
+    ard = pd.read_parquet(res / "ard/ard.parquet")
+    n_saf = ard[(ard.analysis == "sets") & (ard.variable == "SAFETY") & (ard.group == "overall") & (ard.stat == "n")].value.iloc[0]
+    html = (res / "reports/interim-report.html").read_text(encoding="utf-8")
+    assert "<table" in html and "T-SETS" in html and "T-DISP" in html
+    assert f"{n_saf} received at least one infusion" in html
+    assert 'src="http' not in html and "href=\"http" not in html.replace('href="http://www.w3.org', "")
+    with zipfile.ZipFile(res / "reports/interim-report.docx") as z:
+        doc = z.read("word/document.xml").decode("utf-8")
+    assert "<w:tbl>" in doc and "T-SETS" in doc
+    assert (res / "reports/interim-report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_manifest(run):
+    _, res = run
+    m = json.loads((res / "manifest.json").read_text())
+    assert m["data_cut"] == CUT
+    assert {i["file"] for i in m["inputs"]} >= {"dm.csv"} or any(i["file"].startswith("dm.") for i in m["inputs"])
+    assert all(len(i["sha256"]) == 64 for i in m["inputs"])
+    outs = {o["file"]: o["sha256"] for o in m["outputs"]}
+    import hashlib
+    assert outs["ard/ard.parquet"] == hashlib.sha256((res / "ard/ard.parquet").read_bytes()).hexdigest()
+    assert "reports/interim-report.pdf" in outs
+    assert {r["format"] for r in m["renderers"]} == {"html", "pdf", "docx"}
+    assert all("pandoc" in r["renderer"] or "quarto" in r["renderer"] for r in m["renderers"])
+    assert m["software"]["pandas"]
+    assert m["settings"]["data_cut"] == CUT
+
+
+def test_no_identifier_reaches_outputs(run):
+    work, res = run
+    dm_files = list((work / "data/demo").glob("dm.*"))
+    assert dm_files
+    dm = pd.read_csv(dm_files[0], dtype=str) if dm_files[0].suffix == ".csv" else pd.read_sas(dm_files[0])
+    canaries = [v for c in ("BRTHDTC", "SUBJINIT") if c in dm.columns for v in dm[c].dropna().astype(str) if len(v) >= 3]
+    assert canaries, "the demo DM should carry identifiers for this test"
+    for p in res.rglob("*"):
+        if p.is_file() and p.suffix in {".md", ".csv", ".html", ".json", ".yml"}:
+            text = p.read_text(encoding="utf-8", errors="ignore")
+            for c in canaries:
+                assert c not in text, f"{c} found in {p}"
+        if p.is_file() and p.suffix == ".parquet":
+            df = pd.read_parquet(p)
+            assert "BRTHDTC" not in df.columns and "SUBJINIT" not in df.columns
+
+
+def test_rerun_has_nothing_to_do(run):
+    work, _ = run
+    proc = subprocess.run([str(SNAKEMAKE), "-n"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr

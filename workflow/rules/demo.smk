@@ -1,0 +1,15 @@
+# The seeded synthetic export of this trial (data.source: demo), so that a fresh
+# clone runs end to end without real data. A real export is never generated.
+if config["data"]["source"] == "demo":
+
+    rule demo_export:
+        output:
+            directory(EXPORT),
+        params:
+            seed=config["data"].get("demo_seed", 20251015),
+            size=config["data"].get("demo_size", "phase1a"),
+            cut=CUT,
+        log:
+            "logs/demo_export.log",
+        script:
+            "../scripts/demo_export.py"

@@ -1,0 +1,17 @@
+# manifest.json: SHA-256 of every input file and output, the settings, package
+# versions, the git commit and the renderer of each report. Written last.
+rule manifest:
+    input:
+        ingest=f"{R}/sdtm/ingest.json",
+        adsl=f"{R}/adam/adsl.parquet",
+        ard=[f"{R}/ard/ard.parquet", f"{R}/ard/ard.csv"],
+        tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=TABLES, ext=["md", "csv", "html"]),
+        reports=expand(f"{R}/reports/{{doc}}.{{fmt}}", doc=REPORTS, fmt=FORMATS),
+        render_info=expand(f"{R}/reports/.render/{{doc}}.{{fmt}}.json", doc=REPORTS, fmt=FORMATS),
+    output:
+        f"{R}/manifest.json",
+    params:
+        cfg=config,
+        results_dir=R,
+    script:
+        "../scripts/manifest.py"

@@ -1,0 +1,11 @@
+import sys
+
+import _common  # noqa: F401
+from analysis.ingest import ValidationFailed, ingest
+
+p = snakemake.params  # noqa: F821
+try:
+    ingest(p.export_dir, p.cut, p.out_dir)
+except ValidationFailed as err:
+    sys.stderr.write(f"\n{err}\n")
+    sys.exit(1)
