@@ -22,14 +22,21 @@ FORMATS = config["reports"]["formats"]
 DOMAINS = ["dm", "ex", "ae", "lb", "tu", "tr", "rs", "ds",
            "mi", "pc", "cm", "ss", "vs", "qs", "eg", "cv"]
 REPORTS = ["interim-report"]
-TABLES = ["T-SETS", "T-DISP"]
+
+# Each stage file appends what it produces; the ARD, report and manifest rules,
+# included last, collect them.
+ARD_PARTS = []      # names of results/<cut>/ard/parts/<name>.parquet
+TABLES = []         # output IDs written as results/<cut>/tables/<ID>.{md,csv,html}
+FIGURES = []        # output IDs written as results/<cut>/figures/<ID>.{png,svg}
+ADAM = ["adsl"]     # results/<cut>/adam/<name>.parquet
+TEXTS = []          # results/<cut>/text/<name>.md
 
 
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
+include: "workflow/rules/sets.smk"
 include: "workflow/rules/ard.smk"
-include: "workflow/rules/tables.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/manifest.smk"
 

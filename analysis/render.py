@@ -353,9 +353,10 @@ def prepare_work_dir(source: Path, generated_dir: Path, work_dir: Path) -> Path:
     work_dir.mkdir(parents=True)
     (work_dir / WORKDIR_MARKER).write_text("private work folder of analysis.render\n")
     shutil.copy2(source, work_dir / source.name)
-    templates = source.parent / TEMPLATES
-    if templates.is_dir():
-        shutil.copytree(templates, work_dir / TEMPLATES)
+    # Templates and section files: every folder of reports/ whose name starts with "_".
+    for sub in sorted(source.parent.glob("_*")):
+        if sub.is_dir() and sub.name != GENERATED:
+            shutil.copytree(sub, work_dir / sub.name, ignore=shutil.ignore_patterns("__pycache__"))
     link = work_dir / GENERATED
     try:
         link.symlink_to(generated_dir.resolve(), target_is_directory=True)

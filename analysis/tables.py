@@ -120,7 +120,7 @@ def table_sets(ard: ARD, levels: dict[str, float]) -> Table:
         rows.append([f"**{label}**"] + [str(ard.int("sets", name, "n", g, gl)) for g, gl, _ in cols])
         excl = ard.select(analysis="sets", variable=name, stat="n_excluded")
         for r in excl.itertuples():
-            rows.append([f"    not included: {r.variable_level}"] + [""] * (len(cols) - 1) + [str(int(float(r.value)))])
+            rows.append([f"\u2003not included: {r.variable_level}"] + [""] * (len(cols) - 1) + [str(int(float(r.value)))])
     return Table(
         id="T-SETS", title="Analysis sets with reasons for exclusion",
         population=f"all subjects in DM, N = {screened}",
@@ -146,7 +146,7 @@ def table_disposition(ard: ARD, levels: dict[str, float]) -> Table:
             n = int(float(sel["value"].iloc[0])) if len(sel) else 0
             cells.append(n_pct(n, enrolled[(g, gl)]))
         label = "Ongoing at the data cut" if term == "ONGOING" else term.capitalize()
-        rows.append([f"    {label}"] + cells)
+        rows.append([f"\u2003{label}"] + cells)
     return Table(
         id="T-DISP", title="Disposition at the data cut",
         population=f"enrolled set, N = {enrolled[(OVERALL, OVERALL)]}",

@@ -73,11 +73,11 @@ def test_tables_read_the_ard(ard, cfg, tmp_path):
     # Columns: DL1..DL4, No CAR-T, Overall.
     assert rows["**CAR-T**"] == ["0", "2", "1", "0", "0", "3"]
     assert rows["**Safety**"] == ["0", "2", "1", "0", "1", "4"]
-    assert rows["    not included: No CAR-T infusion"][-1] == "1"
+    assert rows["\u2003not included: No CAR-T infusion"][-1] == "1"
     d = T.table_disposition(a, cfg["dose_levels"])
     drows = {r[0]: r[1:] for r in d.rows}
-    assert drows["    Death"][-1] == "1 (25.0)"
-    assert drows["    Ongoing at the data cut"][1] == "2 (100.0)"
+    assert drows["\u2003Death"][-1] == "1 (25.0)"
+    assert drows["\u2003Ongoing at the data cut"][1] == "2 (100.0)"
     paths = T.write_table(t, tmp_path)
     md = paths[0].read_text()
     assert "| **CAR-T** | 0 | 2 | 1 | 0 | 0 | 3 |" in md

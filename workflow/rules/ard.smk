@@ -1,21 +1,5 @@
-# Analysis results data: each analysis writes its own part; `ard` joins them into
-# the long-format ARD of the results contract.
-ARD_PARTS = ["sets", "disp"]
-
-
-rule ard_sets:
-    input:
-        adsl=f"{R}/adam/adsl.parquet",
-        ds=f"{R}/sdtm/ds.parquet",
-    output:
-        sets=f"{R}/ard/parts/sets.parquet",
-        disp=f"{R}/ard/parts/disp.parquet",
-    params:
-        levels=list(config["dose_levels"]),
-    script:
-        "../scripts/ard_sets.py"
-
-
+# Analysis results data: each analysis writes its own part (ARD_PARTS, filled by the
+# stage files); `ard` joins them into the long-format ARD of the results contract.
 rule ard:
     input:
         expand(f"{R}/ard/parts/{{part}}.parquet", part=ARD_PARTS),

@@ -3,9 +3,10 @@
 rule manifest:
     input:
         ingest=f"{R}/sdtm/ingest.json",
-        adsl=f"{R}/adam/adsl.parquet",
+        adam=expand(f"{R}/adam/{{name}}.parquet", name=ADAM),
         ard=[f"{R}/ard/ard.parquet", f"{R}/ard/ard.csv"],
         tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=TABLES, ext=["md", "csv", "html"]),
+        figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=FIGURES, ext=["png", "svg"]),
         reports=expand(f"{R}/reports/{{doc}}.{{fmt}}", doc=REPORTS, fmt=FORMATS),
         render_info=expand(f"{R}/reports/.render/{{doc}}.{{fmt}}.json", doc=REPORTS, fmt=FORMATS),
     output:

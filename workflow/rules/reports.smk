@@ -1,12 +1,17 @@
 # Reports: the Quarto sources in reports/ with the generated tables, figures and text.
 # Quarto renders when its binary is on PATH, otherwise pandoc + typst (same sources).
 # Each document and format renders in its own work folder, so jobs run in parallel.
+REPORT_SOURCES = sorted(str(p) for d in Path("reports").glob("_*") if d.is_dir()
+                        for p in d.rglob("*") if p.is_file())
+
+
 rule render_report:
     input:
         source="reports/{doc}.qmd",
-        templates=sorted(str(p) for p in Path("reports/_templates").glob("*") if p.is_file()),
+        sources=REPORT_SOURCES,
         tables=expand(f"{R}/tables/{{id}}.md", id=TABLES),
-        text=[f"{R}/text/summary.md", f"{R}/text/metadata.yml"],
+        figures=expand(f"{R}/figures/{{id}}.png", id=FIGURES),
+        text=expand(f"{R}/text/{{name}}.md", name=TEXTS) + [f"{R}/text/metadata.yml"],
     output:
         doc=f"{R}/reports/{{doc}}.{{fmt}}",
         info=f"{R}/reports/.render/{{doc}}.{{fmt}}.json",

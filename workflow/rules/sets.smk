@@ -1,4 +1,22 @@
-# Tables and generated text, from the ARD only.
+# Analysis sets and disposition (SAP §2): ARD parts, T-SETS, T-DISP, the summary text.
+ARD_PARTS += ["sets", "disp"]
+TABLES += ["T-SETS", "T-DISP"]
+TEXTS += ["summary"]
+
+
+rule ard_sets:
+    input:
+        adsl=f"{R}/adam/adsl.parquet",
+        ds=f"{R}/sdtm/ds.parquet",
+    output:
+        sets=f"{R}/ard/parts/sets.parquet",
+        disp=f"{R}/ard/parts/disp.parquet",
+    params:
+        levels=list(config["dose_levels"]),
+    script:
+        "../scripts/ard_sets.py"
+
+
 rule tables_sets:
     input:
         ard=f"{R}/ard/ard.parquet",
