@@ -80,7 +80,7 @@ def to_html(t: Table) -> str:
 
     df = t.to_frame()
     safe = {c: f"c{i}" for i, c in enumerate(df.columns)}
-    gt = GT(df.rename(columns=safe)).cols_label(**{v: k for k, v in safe.items()})
+    gt = GT(df.rename(columns=safe), id=t.id.lower()).cols_label(**{v: k for k, v in safe.items()})
     gt = gt.tab_header(title=f"{t.id}. {t.title}", subtitle=t.population)
     for fn in t.footnotes:
         gt = gt.tab_source_note(fn)
