@@ -13,28 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-CUT = "2026-10-31"
-
-
-def _copy_repo(dest: Path) -> None:
-    for name in ("Snakefile", "analysis", "workflow", "reports", "config"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".render*"))
-        else:
-            shutil.copy2(src, dest / name)
+from pipeline_runs import CUT, SNAKEMAKE
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("e2e")
-    _copy_repo(work)
-    env = dict(os.environ, SOURCE_DATE_EPOCH="1790000000")
-    proc = subprocess.run([str(SNAKEMAKE), "--cores", "2"], cwd=work, capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return work, work / "results" / CUT
+def run(demo_run):
+    return demo_run
 
 
 def test_dry_run_lists_the_dag(run):
