@@ -109,6 +109,20 @@ def ard_disposition(adsl: pd.DataFrame, ds: pd.DataFrame | None, levels: list[st
     return frame(recs)
 
 
+def ard_datacut(ingest_meta: dict) -> pd.DataFrame:
+    """`datacut`: records read and excluded by the data cut per domain, and the domains
+    absent from the export (from ingest.json), so that reports can say so."""
+    recs = []
+    for dom, r in sorted(ingest_meta.get("records", {}).items()):
+        recs += rows("datacut", OVERALL, OVERALL, dom, "", {
+            "n_read": int(r.get("read", 0)), "n_excluded": int(r.get("excluded_by_data_cut", 0))})
+    recs += rows("datacut", OVERALL, OVERALL, "DM", "DTHDTC", {
+        "n_deaths_after_cut_blanked": int(ingest_meta.get("deaths_after_cut_blanked", 0))})
+    for dom in sorted(ingest_meta.get("domains_absent", [])):
+        recs += rows("datacut", OVERALL, OVERALL, dom, "", {"absent": "Y"})
+    return frame(recs)
+
+
 def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """One ARD from its parts, in a stable order, refusing duplicate statistics."""
     ard = pd.concat(parts, ignore_index=True)[COLUMNS].astype("string").fillna("")

@@ -39,7 +39,24 @@ def summary_paragraph(ard: ARD, cfg: dict) -> str:
         + f". {n['DLTEVAL']} {'subject was' if n['DLTEVAL'] == 1 else 'subjects were'} evaluable for DLT, "
         f"{n['EFFEVAL']} for efficacy and {n['KINETICS']} for cellular kinetics."
     )
-    return text + "\n"
+    return text + " " + datacut_sentence(ard) + "\n"
+
+
+def datacut_sentence(ard: ARD) -> str:
+    """Records excluded by the data cut (SAP §3), per domain."""
+    sel = ard.select(analysis="datacut", stat="n_excluded")
+    excl = [(r.variable, int(float(r.value))) for r in sel.itertuples() if r.value not in ("", "0")]
+    blanked = ard.select(analysis="datacut", stat="n_deaths_after_cut_blanked")
+    n_bl = int(float(blanked["value"].iloc[0])) if len(blanked) else 0
+    if not excl and not n_bl:
+        return "No record was dated after the data cut."
+    total = sum(n for _, n in excl)
+    parts = ", ".join(f"{d} {n}" for d, n in excl)
+    text = (f"{plural(total, 'record')} dated after the data cut {'was' if total == 1 else 'were'} "
+            f"excluded before any derivation ({parts})." if excl else "")
+    if n_bl:
+        text += f" {plural(n_bl, 'death')} after the data cut {'is' if n_bl == 1 else 'are'} not counted."
+    return text.strip()
 
 
 def report_metadata(cfg: dict, version: str | None = None) -> dict:

@@ -37,11 +37,14 @@ def build_adsl(meta_path, out_path, cfg: dict) -> pd.DataFrame:
     return adsl
 
 
-def build_ard_sets(adsl_path, ds_path, sets_out, disp_out, levels: list[str]) -> None:
+def build_ard_sets(adsl_path, ds_path, ingest_json, sets_out, disp_out, datacut_out,
+                   levels: list[str]) -> None:
     adsl = pd.read_parquet(adsl_path)
     ds = pd.read_parquet(ds_path)
     write_parquet(ardmod.ard_sets(adsl, levels), sets_out)
     write_parquet(ardmod.ard_disposition(adsl, ds, levels), disp_out)
+    meta = json.loads(Path(ingest_json).read_text(encoding="utf-8"))
+    write_parquet(ardmod.ard_datacut(meta), datacut_out)
 
 
 def combine_ard(parts: list, parquet_out, csv_out) -> None:

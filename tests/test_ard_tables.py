@@ -25,7 +25,10 @@ def cfg():
 def ard(cfg):
     d = hand_domains()
     adsl = derive_adsl(d, cfg, set(d))
-    return A.combine([A.ard_sets(adsl, LEVELS), A.ard_disposition(adsl, d["DS"], LEVELS)])
+    meta = {"records": {"AE": {"read": 4, "excluded_by_data_cut": 1}, "LB": {"read": 12, "excluded_by_data_cut": 2},
+                        "DM": {"read": 5, "excluded_by_data_cut": 0}},
+            "domains_absent": ["QS"], "deaths_after_cut_blanked": 0}
+    return A.combine([A.ard_sets(adsl, LEVELS), A.ard_disposition(adsl, d["DS"], LEVELS), A.ard_datacut(meta)])
 
 
 def test_ard_has_exactly_the_contract_columns(ard):
@@ -96,3 +99,11 @@ def test_summary_paragraph_numbers(ard, cfg):
     assert "Of 5 subjects screened, 1 was a screen failure and 4 were enrolled" in text
     assert "3 received CAR-T cells (CAR-T set: 2 at DL2, 1 at DL3)" in text
     assert "1 subject received CAR-NK cells only" in text
+
+
+def test_data_cut_exclusions_are_counted_in_the_summary(ard, cfg):
+    a = A.ARD(ard)
+    assert a.int("datacut", "LB", "n_excluded") == 2
+    assert a.get("datacut", "QS", "absent") == "Y"
+    text = summary_paragraph(a, cfg)
+    assert "3 records dated after the data cut were excluded before any derivation (AE 1, LB 2)." in text

@@ -1,5 +1,5 @@
 # Analysis sets and disposition (SAP §2): ARD parts, T-SETS, T-DISP, the summary text.
-ARD_PARTS += ["sets", "disp"]
+ARD_PARTS += ["sets", "disp", "datacut"]
 TABLES += ["T-SETS", "T-DISP"]
 TEXTS += ["summary"]
 
@@ -8,9 +8,11 @@ rule ard_sets:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         ds=f"{R}/sdtm/ds.parquet",
+        ingest=f"{R}/sdtm/ingest.json",
     output:
         sets=f"{R}/ard/parts/sets.parquet",
         disp=f"{R}/ard/parts/disp.parquet",
+        datacut=f"{R}/ard/parts/datacut.parquet",
     params:
         levels=list(config["dose_levels"]),
     script:

@@ -1,5 +1,5 @@
 import _common  # noqa: F401
 from analysis.pipeline import build_ard_sets
 
-build_ard_sets(snakemake.input.adsl, snakemake.input.ds, snakemake.output.sets,  # noqa: F821
-               snakemake.output.disp, snakemake.params.levels)  # noqa: F821
+i, o = snakemake.input, snakemake.output  # noqa: F821
+build_ard_sets(i.adsl, i.ds, i.ingest, o.sets, o.disp, o.datacut, snakemake.params.levels)  # noqa: F821
