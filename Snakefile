@@ -26,7 +26,8 @@ REPORTS = ["interim-report"]
 # Each stage file appends what it produces; the ARD, report and manifest rules,
 # included last, collect them.
 ARD_PARTS = []      # names of results/<cut>/ard/parts/<name>.parquet
-TABLES = []         # output IDs written as results/<cut>/tables/<ID>.{md,csv,html}
+TABLES = []         # output IDs written as results/<cut>/tables/<ID>.{md,csv,html,rtf}
+TABLE_EXTS = ["md", "csv", "html", "rtf"]
 FIGURES = []        # output IDs written as results/<cut>/figures/<ID>.{png,svg}
 ADAM = ["adsl"]     # results/<cut>/adam/<name>.parquet
 TEXTS = []          # results/<cut>/text/<name>.md
@@ -39,8 +40,10 @@ include: "workflow/rules/sets.smk"
 include: "workflow/rules/ard.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/manifest.smk"
+include: "workflow/rules/bundle.smk"
 
 
 rule all:
     input:
         f"{R}/manifest.json",
+        f"{R}/bundle/ethics-amendment-{CUT}.zip",

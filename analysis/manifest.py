@@ -18,7 +18,7 @@ from analysis.config import ROOT
 KEY_PACKAGES = ["snakemake", "pandas", "numpy", "scipy", "pyarrow", "statsmodels", "lifelines",
                 "plotnine", "matplotlib", "pandera", "pyreadstat", "great_tables", "jsonschema",
                 "PyYAML", "pypandoc_binary", "typst", "python-docx"]
-SKIP_DIRS = {"logs"}
+SKIP_DIRS = {"logs", "bundle"}  # the bundle is built after the manifest, from it
 
 
 def sha256_file(path: Path | str) -> str:

@@ -89,12 +89,42 @@ def to_html(t: Table) -> str:
             f"<title>{html.escape(t.id)}</title></head><body>\n{body}\n</body></html>\n")
 
 
+def _plain(s: str) -> str:
+    """Cell text without markdown emphasis (for RTF)."""
+    return str(s).replace("**", "")
+
+
+def to_rtf(t: Table) -> str:
+    """RTF, the submission convention for TLFs (rtflite)."""
+    import polars as pl
+    import rtflite as rtf
+
+    cols = [f"c{i}" for i in range(len(t.columns))]
+    data = {c: [_plain(r[i]) for r in t.rows] for i, c in enumerate(cols)}
+    df = pl.DataFrame(data, schema={c: pl.String for c in cols})
+    widths = [3] + [1] * (len(cols) - 1)
+    doc = rtf.RTFDocument(
+        df=df,
+        rtf_page=rtf.RTFPage(orientation="landscape"),
+        rtf_title=rtf.RTFTitle(text=[f"{t.id}. {t.title}", t.population]),
+        rtf_column_header=rtf.RTFColumnHeader(text=[_plain(c) for c in t.columns], col_rel_width=widths),
+        rtf_body=rtf.RTFBody(col_rel_width=widths),
+        rtf_footnote=rtf.RTFFootnote(text=[_plain(f) for f in t.footnotes]) if t.footnotes else None,
+    )
+    return doc.rtf_encode()
+
+
+TABLE_EXTS = ["md", "csv", "html", "rtf"]
+
+
 def write_table(t: Table, out_dir: Path | str) -> list[Path]:
+    """Write <ID>.md (report), .csv (cells), .html (great_tables), .rtf (submission)."""
     out_dir = Path(out_dir)
-    paths = [out_dir / f"{t.id}.md", out_dir / f"{t.id}.csv", out_dir / f"{t.id}.html"]
+    paths = [out_dir / f"{t.id}.{ext}" for ext in TABLE_EXTS]
     write_text(paths[0], to_markdown(t))
     write_text(paths[1], t.to_frame().to_csv(index=False, lineterminator="\n"))
     write_text(paths[2], to_html(t))
+    write_text(paths[3], to_rtf(t))
     return paths
 
 

@@ -5,7 +5,7 @@ rule manifest:
         ingest=f"{R}/sdtm/ingest.json",
         adam=expand(f"{R}/adam/{{name}}.parquet", name=ADAM),
         ard=[f"{R}/ard/ard.parquet", f"{R}/ard/ard.csv"],
-        tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=TABLES, ext=["md", "csv", "html"]),
+        tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=TABLES, ext=TABLE_EXTS),
         figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=FIGURES, ext=["png", "svg"]),
         reports=expand(f"{R}/reports/{{doc}}.{{fmt}}", doc=REPORTS, fmt=FORMATS),
         render_info=expand(f"{R}/reports/.render/{{doc}}.{{fmt}}.json", doc=REPORTS, fmt=FORMATS),

@@ -23,7 +23,7 @@ rule tables_sets:
     input:
         ard=f"{R}/ard/ard.parquet",
     output:
-        expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-SETS", "T-DISP"], ext=["md", "csv", "html"]),
+        expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-SETS", "T-DISP"], ext=TABLE_EXTS),
     params:
         cfg=config,
         out_dir=f"{R}/tables",
