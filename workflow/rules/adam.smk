@@ -9,5 +9,7 @@ rule adsl:
         cfg=config,
     log:
         f"{R}/logs/adsl.log",
+    benchmark:
+        f"{R}/logs/bench/adsl.tsv",
     script:
         "../scripts/adsl.py"

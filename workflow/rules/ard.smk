@@ -6,5 +6,7 @@ rule ard:
     output:
         parquet=f"{R}/ard/ard.parquet",
         csv=f"{R}/ard/ard.csv",
+    benchmark:
+        f"{R}/logs/bench/ard.tsv",
     script:
         "../scripts/ard_combine.py"

@@ -14,5 +14,7 @@ rule bundle:
         documents=REPORTS,
         tables=TABLES,
         figures=FIGURES,
+    benchmark:
+        f"{R}/logs/bench/bundle.tsv",
     script:
         "../scripts/bundle.py"

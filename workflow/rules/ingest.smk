@@ -21,5 +21,7 @@ rule ingest:
         out_dir=R,
     log:
         f"{R}/logs/ingest.log",
+    benchmark:
+        f"{R}/logs/bench/ingest.tsv",
     script:
         "../scripts/ingest.py"

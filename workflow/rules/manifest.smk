@@ -14,5 +14,7 @@ rule manifest:
     params:
         cfg=config,
         results_dir=R,
+    benchmark:
+        f"{R}/logs/bench/manifest.tsv",
     script:
         "../scripts/manifest.py"

@@ -23,5 +23,7 @@ rule render_report:
         engine=config["reports"].get("engine", "auto"),
     log:
         f"{R}/logs/render-{{doc}}-{{fmt}}.log",
+    benchmark:
+        f"{R}/logs/bench/render_report-{{doc}}-{{fmt}}.tsv",
     script:
         "../scripts/render_report.py"

@@ -15,6 +15,8 @@ rule ard_sets:
         datacut=f"{R}/ard/parts/datacut.parquet",
     params:
         levels=list(config["dose_levels"]),
+    benchmark:
+        f"{R}/logs/bench/ard_sets.tsv",
     script:
         "../scripts/ard_sets.py"
 
@@ -27,6 +29,8 @@ rule tables_sets:
     params:
         cfg=config,
         out_dir=f"{R}/tables",
+    benchmark:
+        f"{R}/logs/bench/tables_sets.tsv",
     script:
         "../scripts/tables_sets.py"
 
@@ -39,5 +43,7 @@ rule report_text:
         metadata=f"{R}/text/metadata.yml",
     params:
         cfg=config,
+    benchmark:
+        f"{R}/logs/bench/report_text.tsv",
     script:
         "../scripts/report_text.py"
