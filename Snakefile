@@ -16,6 +16,14 @@ except ConfigError as err:
     raise SystemExit(1)
 
 CUT = config["data_cut"]
+
+
+def settings(*keys):
+    """The part of the settings a rule depends on: a rule reruns when its params change,
+    so each rule gets only the keys it reads (precise invalidation)."""
+    return {k: config[k] for k in keys if k in config}
+
+
 R = f"results/{CUT}"
 EXPORT = config["data"]["export_dir"]
 FORMATS = config["reports"]["formats"]

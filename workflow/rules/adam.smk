@@ -6,7 +6,8 @@ rule adsl:
     output:
         f"{R}/adam/adsl.parquet",
     params:
-        cfg=config,
+        cfg=settings("data_cut", "dose_levels", "dose_match_tolerance", "reference_start",
+                     "dlt_window", "subgroups"),
     log:
         f"{R}/logs/adsl.log",
     benchmark:

@@ -27,7 +27,7 @@ rule tables_sets:
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-SETS", "T-DISP"], ext=TABLE_EXTS),
     params:
-        cfg=config,
+        cfg=settings("dose_levels"),
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/tables_sets.tsv",
@@ -42,7 +42,7 @@ rule report_text:
         summary=f"{R}/text/summary.md",
         metadata=f"{R}/text/metadata.yml",
     params:
-        cfg=config,
+        cfg=settings("study", "data_cut", "dose_levels", "reports"),
     benchmark:
         f"{R}/logs/bench/report_text.tsv",
     script:

@@ -1,0 +1,238 @@
+"""Benchmark of the pipeline on the machine it runs on.
+
+    .venv/bin/python bench/bench.py [--reps 3] [--sizes phase1b,load] [--out bench/out/bench.json]
+
+Measures, with several repetitions and medians:
+  (a) a cold full run on the demo export (all reports and formats);
+  (b) a rerun with nothing changed;
+  (c) a rerun after one AE record changed: which jobs ran, and the time;
+  (d) a rerun after a report setting changed: which jobs ran, and the time;
+  (e) larger exports (Phase IB size, load size): wall time and peak memory of each job,
+      from Snakemake's per-job benchmark files;
+  (f) the floor: one Python process that imports the stack once and renders each
+      document in each format once.
+Prints a table and writes JSON. Every run happens in a temporary copy of the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = Path(sys.executable)
+SNAKEMAKE = PY.with_name("snakemake")
+PARTS = ("Snakefile", "analysis", "workflow", "reports", "config")
+JOB_RE = re.compile(r"^(?:local)?rule (\w+):", re.M)
+
+
+def copy_repo(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PARTS:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".render*"))
+        else:
+            shutil.copy2(src, dest / name)
+    (dest / "profiles").symlink_to("workflow/profiles")
+    return dest
+
+
+def snakemake(work: Path, *args: str) -> tuple[float, list[str], str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(SNAKEMAKE), "--cores", "2", *args], cwd=work, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"snakemake failed in {work}:\n{out[-4000:]}")
+    jobs = [j for j in JOB_RE.findall(out) if j != "all"]
+    return dt, jobs, out
+
+
+def results_dir(work: Path) -> Path:
+    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    return work / "results" / cfg["data_cut"]
+
+
+def job_benchmarks(work: Path) -> list[dict]:
+    rows = []
+    for f in sorted((results_dir(work) / "logs" / "bench").glob("*.tsv")):
+        with open(f) as fh:
+            r = next(csv.DictReader(fh, delimiter="\t"))
+        rows.append({"job": f.stem, "seconds": float(r["s"]), "max_rss_mb": float(r["max_rss"])
+                     if r["max_rss"] not in ("", "NA", "-") else None})
+    return rows
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def bench_cold_and_noop(tmp: Path, reps: int) -> dict:
+    cold, noop = [], []
+    last = None
+    for i in range(reps):
+        work = copy_repo(tmp / f"cold{i}")
+        dt, jobs, _ = snakemake(work)
+        cold.append(dt)
+        last = work
+    for _ in range(reps):
+        dt, jobs, out = snakemake(last)
+        assert "Nothing to be done" in out, out[-2000:]
+        noop.append(dt)
+    return {"cold_s": cold, "cold_median_s": median(cold),
+            "noop_s": noop, "noop_median_s": median(noop), "work": last,
+            "jobs_cold": job_benchmarks(last)}
+
+
+def export_copy(work_src: Path, tmp: Path) -> Path:
+    export = tmp / "export"
+    if export.exists():
+        shutil.rmtree(export)
+    shutil.copytree(work_src / "data" / "demo", export)
+    return export
+
+
+def change_one_ae(export: Path, k: int) -> None:
+    import pandas as pd
+
+    ae = pd.read_csv(export / "ae.csv", dtype=str, keep_default_na=False)
+    row = k % len(ae)
+    ae.loc[row, "AETOXGR"] = "2" if ae.loc[row, "AETOXGR"] != "2" else "1"
+    ae.to_csv(export / "ae.csv", index=False)
+
+
+def bench_incremental(tmp: Path, reps: int, template: Path) -> dict:
+    """(c) one AE record changed, (d) one report setting changed."""
+    work = copy_repo(tmp / "incr")
+    export = export_copy(template, tmp)
+    (work / "real.yaml").write_text(yaml.safe_dump({"data": {"source": "export", "export_dir": str(export)}}))
+    snakemake(work, "--configfile", "real.yaml")
+    ae_times, ae_jobs = [], []
+    for k in range(reps):
+        change_one_ae(export, k)
+        dt, jobs, _ = snakemake(work, "--configfile", "real.yaml")
+        ae_times.append(dt)
+        ae_jobs = jobs
+    rep_times, rep_jobs = [], []
+    for k in range(reps):
+        (work / "report.yaml").write_text(yaml.safe_dump({"reports": {"version": f"0.{k + 2} (bench)"}}))
+        dt, jobs, _ = snakemake(work, "--configfile", "real.yaml", "report.yaml")
+        rep_times.append(dt)
+        rep_jobs = jobs
+    return {"ae_change_s": ae_times, "ae_change_median_s": median(ae_times), "ae_change_jobs": sorted(ae_jobs),
+            "report_setting_s": rep_times, "report_setting_median_s": median(rep_times),
+            "report_setting_jobs": sorted(rep_jobs)}
+
+
+def bench_size(tmp: Path, size: str) -> dict:
+    work = copy_repo(tmp / f"size-{size}")
+    (work / "size.yaml").write_text(yaml.safe_dump({"data": {"demo_size": size, "export_dir": f"data/demo-{size}"}}))
+    dt, jobs, _ = snakemake(work, "--configfile", "size.yaml")
+    rows = job_benchmarks(work)
+    lb = work / f"data/demo-{size}" / "lb.csv"
+    n_lb = sum(1 for _ in open(lb)) - 1 if lb.exists() else None
+    dm = work / f"data/demo-{size}" / "dm.csv"
+    n_dm = sum(1 for _ in open(dm)) - 1 if dm.exists() else None
+    return {"size": size, "subjects": n_dm, "lb_rows": n_lb, "wall_s": dt, "jobs": rows}
+
+
+FLOOR_CODE = r"""
+import json, sys, time, shutil
+from pathlib import Path
+t0 = time.perf_counter()
+import pandas, numpy, pyarrow, scipy, statsmodels.api, lifelines, plotnine, great_tables, pandera, yaml
+import analysis.render as R
+t_import = time.perf_counter() - t0
+res = Path(sys.argv[1]); out = Path(sys.argv[2])
+from analysis.pipeline import stage_generated
+times = {}
+for doc in sorted(p.stem for p in Path("reports").glob("*.qmd")):
+    for fmt in ("html", "pdf", "docx"):
+        stage = stage_generated(res, out / f"gen-{doc}-{fmt}")
+        t = time.perf_counter()
+        R.render_document(Path("reports") / f"{doc}.qmd", stage, fmt, out / f"{doc}.{fmt}", out / f"work-{doc}-{fmt}", engine="pandoc")
+        times[f"{doc}.{fmt}"] = time.perf_counter() - t
+print(json.dumps({"import_s": t_import, "render_s": times, "total_s": time.perf_counter() - t0}))
+"""
+
+
+def bench_floor(work: Path, reps: int) -> dict:
+    runs = []
+    for i in range(reps):
+        out = Path(tempfile.mkdtemp(prefix="floor-"))
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(PY), "-c", FLOOR_CODE, str(results_dir(work)), str(out)], cwd=work,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-3000:])
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["wall_s"] = wall
+        runs.append(r)
+        shutil.rmtree(out, ignore_errors=True)
+    return {"runs": runs, "wall_median_s": median([r["wall_s"] for r in runs]),
+            "import_median_s": median([r["import_s"] for r in runs])}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sizes", default="phase1b,load", help="comma-separated demo sizes for (e); '' to skip")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "bench.json")
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="nkg2d-bench-"))
+    result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform()}, "reps": args.reps}
+    try:
+        a = bench_cold_and_noop(tmp, args.reps)
+        template = a.pop("work")
+        result["cold_and_noop"] = a
+        result["incremental"] = bench_incremental(tmp, args.reps, template)
+        result["floor"] = bench_floor(template, args.reps)
+        result["sizes"] = [bench_size(tmp, s) for s in args.sizes.split(",") if s]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print_table(result)
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+def print_table(r: dict) -> None:
+    c, i, f = r["cold_and_noop"], r["incremental"], r["floor"]
+    fmt = lambda x: f"{x:.2f}" if isinstance(x, (int, float)) else "-"  # noqa: E731
+    print(f"{'measure':<44} {'median s':>9}   runs")
+    print("-" * 80)
+    print(f"{'(a) cold full run, demo export':<44} {fmt(c['cold_median_s']):>9}   {', '.join(map(fmt, c['cold_s']))}")
+    print(f"{'(b) rerun, nothing changed':<44} {fmt(c['noop_median_s']):>9}   {', '.join(map(fmt, c['noop_s']))}")
+    print(f"{'(c) rerun after one AE record changed':<44} {fmt(i['ae_change_median_s']):>9}   jobs: {', '.join(i['ae_change_jobs'])}")
+    print(f"{'(d) rerun after a report setting changed':<44} {fmt(i['report_setting_median_s']):>9}   jobs: {', '.join(i['report_setting_jobs'])}")
+    print(f"{'(f) floor: one process, import + renders':<44} {fmt(f['wall_median_s']):>9}   import {fmt(f['import_median_s'])}")
+    if c["cold_median_s"] and f["wall_median_s"]:
+        print(f"{'    cold run / floor':<44} {c['cold_median_s'] / f['wall_median_s']:>9.1f}x")
+    for s in r.get("sizes", []):
+        print(f"\n(e) size {s['size']}: {s['subjects']} subjects, {s['lb_rows']} LB rows, wall {fmt(s['wall_s'])} s")
+        print(f"    {'job':<40} {'s':>8} {'peak MB':>9}")
+        for j in sorted(s["jobs"], key=lambda j: -j["seconds"]):
+            print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['max_rss_mb']):>9}")
+    print("\n(a) per-job time of the last cold run:")
+    for j in sorted(c["jobs_cold"], key=lambda j: -j["seconds"]):
+        print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['max_rss_mb']):>9}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
