@@ -10,6 +10,9 @@ rule adsl:
                      "dlt_window", "subgroups"),
     log:
         f"{R}/logs/adsl.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input: max(1000, int(8 * input.size_mb)),
     benchmark:
         f"{R}/logs/bench/adsl.tsv",
     script:

@@ -14,6 +14,9 @@ rule bundle:
         documents=REPORTS,
         tables=TABLES,
         figures=FIGURES,
+    threads: 1
+    resources:
+        mem_mb=1000,
     benchmark:
         f"{R}/logs/bench/bundle.tsv",
     script:

@@ -19,8 +19,14 @@ rule ingest:
         export_dir=EXPORT,
         cut=CUT,
         out_dir=R,
+        # every CAR-T infusion must be at a configured level: checked at validation, before ADSL
+        dose_levels=config["dose_levels"],
+        dose_tolerance=config.get("dose_match_tolerance", 0.05),
     log:
         f"{R}/logs/ingest.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input: max(1000, int(12 * input.size_mb)),
     benchmark:
         f"{R}/logs/bench/ingest.tsv",
     script:

@@ -23,6 +23,9 @@ rule render_report:
         engine=config["reports"].get("engine", "auto"),
     log:
         f"{R}/logs/render-{{doc}}-{{fmt}}.log",
+    threads: 1
+    resources:
+        mem_mb=1500,
     benchmark:
         f"{R}/logs/bench/render_report-{{doc}}-{{fmt}}.tsv",
     script:
