@@ -19,8 +19,37 @@ from analysis import render
 from analysis.render import RenderError, expand_shortcodes, render_document
 
 ROOT = Path(__file__).resolve().parent.parent
-QMD = ROOT / "reports" / "interim-report.qmd"
 DATA_CUT = "2026-10-31"
+
+
+def _test_report() -> Path:
+    """The real report's front matter and templates with a body of the generated
+    content made here (the real body includes every analysis section)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="render-test-")) / "reports"
+    folder.mkdir()
+    shutil.copytree(ROOT / "reports" / "_templates", folder / "_templates")
+    real = (ROOT / "reports" / "interim-report.qmd").read_text(encoding="utf-8")
+    front = real[: real.index("\n---", 3) + 4]
+    body = """
+
+# Summary
+
+{{< include _generated/text/summary.md >}}
+
+# Analysis sets and disposition
+
+{{< include _generated/tables/T-SETS.md >}}
+
+{{< include _generated/tables/T-DISP.md >}}
+"""
+    (folder / "interim-report.qmd").write_text(front + body, encoding="utf-8")
+    return folder / "interim-report.qmd"
+
+
+QMD = _test_report()
 
 T_SETS = """\
 | Analysis set   | Definition                                        |      N (%) |

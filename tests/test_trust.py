@@ -1,6 +1,7 @@
 """Reruns give the same bytes; a killed run resumes to the same bytes; the export is
 never written to; no direct identifier reaches an output."""
 import hashlib
+from pathlib import Path
 import os
 import signal
 import stat
@@ -74,6 +75,15 @@ CANARIES = {"name": "Zebulon Quartermaine", "initials": "ZQX", "birth": "1961-07
             "phone": "+86 571 8899 4321", "extra": "Canaryvalue Oglethorpe"}
 
 
+BINARY_IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".emf"}
+
+
+def strip_data_uris(text: str) -> str:
+    """Embedded images are base64 (a 3-letter canary turns up there by chance)."""
+    import re
+    return re.sub(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+", "data:", text)
+
+
 def _plant_canaries(export):
     import pandas as pd
 
@@ -105,13 +115,17 @@ def _all_output_text(res):
         elif p.suffix in {".zip", ".docx"}:
             with zipfile.ZipFile(p) as z:
                 for n in z.namelist():
-                    yield p, z.read(n).decode("utf-8", errors="ignore")
+                    if Path(n).suffix.lower() in BINARY_IMAGES:
+                        continue
+                    yield p, strip_data_uris(z.read(n).decode("utf-8", errors="ignore"))
         elif p.suffix == ".pdf":
             out = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True)
             assert out.returncode == 0, "pdftotext is needed to scan the PDF"
             yield p, out.stdout
+        elif p.suffix.lower() in BINARY_IMAGES:
+            continue  # pixels: a canary could only be drawn text, which no figure carries
         else:
-            yield p, p.read_bytes().decode("utf-8", errors="ignore")
+            yield p, strip_data_uris(p.read_bytes().decode("utf-8", errors="ignore"))
 
 
 def test_no_direct_identifier_reaches_any_output(demo_run, tmp_path):
