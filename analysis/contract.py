@@ -29,6 +29,9 @@ __all__ = [
     "SUPP_COLUMNS",
     "LB_TESTCODES",
     "DM_ALLOWED",
+    "CAR_NK",
+    "CAR_T",
+    "CAR_T_DOSE_UNIT",
     "spec",
 ]
 
@@ -73,12 +76,16 @@ class Range:
 
 @dataclass(frozen=True)
 class Ref:
-    """Records whose ``variables`` must be found as ``target`` in ``domain`` (a warning ``rule``)."""
+    """Records whose ``variables`` must be found as ``target`` in ``domain``; a record that is not
+    found is a ``rule`` problem of ``severity``, whose message says what the record needs
+    (``what``)."""
 
     variables: tuple[str, ...]
     domain: str
     target: tuple[str, ...]
     rule: str
+    severity: str = "error"
+    what: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,10 @@ def _t(variable: str, *values: str, extensible: bool = False, when=None, rule: s
 
 YN = ("Y", "N")
 DOSE_LEVELS = ("DL1", "DL2", "DL3", "DL4")
+#: EXTRT of the two products (SAP §1): CAR-NK a fixed dose in cells, CAR-T dosed per kg by level.
+CAR_NK = "NKG2D CAR-NK"
+CAR_T = "NKG2D CAR-T"
+CAR_T_DOSE_UNIT = "cells/kg"
 
 #: LB test codes of the contract (haematology, chemistry, coagulation, tumour markers,
 #: cytokines, urinalysis) with their standard unit(s); "" = no unit.
@@ -229,13 +240,13 @@ _DOMAINS: tuple[DomainSpec, ...] = (
         seq="EXSEQ",
         nonmissing=("USUBJID", "EXSEQ", "EXTRT", "EXSTDTC"),
         terms=(
-            _t("EXTRT", "NKG2D CAR-NK", "NKG2D CAR-T"),
+            _t("EXTRT", CAR_NK, CAR_T),
             _t("EXDOSU", "cells", "cells/kg"),
             _t("EXROUTE", "INTRA-ARTERIAL", "INTRAVENOUS"),
             _t("EXSCAT", "CYCLE 1", "CYCLE 2", extensible=True),  # extension: later cycles
         ),
         # CAR-NK is a fixed dose (cells), CAR-T is dosed per kg (SAP §1)
-        units=(UnitRule("EXDOSU", "EXTRT", {"NKG2D CAR-NK": ("cells",), "NKG2D CAR-T": ("cells/kg",)}, "EXDOSE"),),
+        units=(UnitRule("EXDOSU", "EXTRT", {CAR_NK: ("cells",), CAR_T: (CAR_T_DOSE_UNIT,)}, "EXDOSE"),),
         ranges=(Range("EXDOSE", 0, None),),
     ),
     DomainSpec(
@@ -316,7 +327,11 @@ _DOMAINS: tuple[DomainSpec, ...] = (
         ),
         units=(UnitRule("TRSTRESU", "TRTESTCD", {"LDIAM": ("mm",), "SAXIS": ("mm",)}, "TRSTRESN"),),
         ranges=(Range("TRSTRESN", 0, None),),
-        refs=(Ref(("USUBJID", "TRLNKID"), "TU", ("USUBJID", "TULNKID"), "tr_lnkid_unknown"),),
+        # an error: RECIST needs the lesion's role (TARGET / NON-TARGET / NEW) from TU; a lesion
+        # measured but never identified would silently leave the sum of diameters
+        refs=(Ref(("USUBJID", "TRLNKID"), "TU", ("USUBJID", "TULNKID"), "tr_lnkid_unknown",
+                  what="its identification record in TU (TUTESTCD TUMIDENT, TUORRES TARGET, NON-TARGET or "
+                       "NEW) is needed to know the lesion's role in RECIST"),),
     ),
     DomainSpec(
         code="RS", required=True,

@@ -26,7 +26,7 @@ from analysis.atomic import atomic_path, write_text
 from analysis.contract import DOMAINS, DomainSpec
 from analysis.datacut import apply_data_cut, as_cut_date
 from analysis.io import ROW_COL, Problem, read_export
-from analysis.validate import format_problems, normalise, validate, write_validation_report
+from analysis.validate import format_problems, validate_and_normalise, write_validation_report
 
 __all__ = ["ValidationFailed", "ingest", "sdtm_frame"]
 
@@ -83,24 +83,28 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
         pq.write_table(table, tmp)
 
 
-def ingest(export_dir: Path | str, cut, out_dir: Path | str) -> dict:
+def ingest(export_dir: Path | str, cut, out_dir: Path | str, *, dose_levels: dict[str, float] | None = None,
+           dose_tolerance: float = 0.05) -> dict:
     """Ingest one export for the data cut ``cut`` (date or ``YYYY-MM-DD``) into ``out_dir``
     (``results/<cut>``). Returns the content of ``sdtm/ingest.json``. Raises
-    ``ValidationFailed`` when the export breaks the contract (the report is written first)."""
+    ``ValidationFailed`` when the export breaks the contract (the report is written first).
+    ``dose_levels`` / ``dose_tolerance``: the ``dose_levels`` and ``dose_match_tolerance``
+    settings; when given, every CAR-T infusion must be at one of these levels (checked here, so
+    that ADSL never meets a dose it cannot place)."""
     cut_day = as_cut_date(cut)
     out_dir = Path(out_dir)
     report_dir = out_dir / "validation"
 
     domains, problems, files = read_export(export_dir)
     folded = {code: list(df.attrs.get("supp_qnams", [])) for code, df in domains.items()}
-    problems = problems + validate(domains, files)
+    found, typed = validate_and_normalise(domains, files, dose_levels=dose_levels, dose_tolerance=dose_tolerance)
+    problems = problems + found
     write_validation_report(problems, report_dir)
     n_err = sum(p.severity == "error" for p in problems)
     if n_err:
         sys.stderr.write(format_problems(problems))
         raise ValidationFailed(problems, report_dir)
 
-    typed = normalise(domains)
     cut_domains, summary = apply_data_cut(typed, cut_day)
     summary = summary.set_index("domain")
 

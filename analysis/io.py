@@ -110,8 +110,8 @@ def _column_names(names, file: str) -> tuple[list[str], list[Problem]]:
     problems = []
     for c in clean:
         if c in seen:
-            problems.append(_problem("error", file, "column_duplicate", f"column {c} appears more than once",
-                                     variable=c))
+            problems.append(_problem("error", file, "column_duplicate",
+                                     f"column {c} appears more than once in the header; keep one", variable=c))
         seen.add(c)
     return clean, problems
 
@@ -125,14 +125,11 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        offset = err.start + (3 if bom else 0)
-        line = data[:offset].count(b"\n") + 1
-        return None, [_problem("error", file, "file_not_utf8",
-                               f"not UTF-8: invalid byte 0x{data[offset]:02X} at byte offset {offset} "
-                               f"(line {line} of the file, counting the header); re-export as UTF-8",
-                               value=f"0x{data[offset]:02X}")]
+        return None, [_not_utf8(data, err.start + (3 if bom else 0), file)]
     if not text.strip():
-        return None, [_problem("error", file, "file_empty", "the file is empty (no header row)")]
+        return None, [_problem("error", file, "file_empty",
+                               "the file holds only blanks (no header row); re-export the domain with its "
+                               "header row (a domain without records still needs the header)")]
     header = next(csv.reader(_io.StringIO(text)), [])
     names, problems = _column_names(header, file)
     if problems:
@@ -141,9 +138,46 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
         df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
                          skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as err:
-        return None, [_problem("error", file, "file_unreadable", f"not a readable CSV file: {err}")]
+        return None, [_problem("error", file, "file_unreadable",
+                               f"not a readable CSV file: {err}; check the quoting and that every record "
+                               f"has as many fields as the header")]
     df.columns = names
     return _as_text_frame(df), []
+
+
+def _not_utf8(data: bytes, offset: int, file: str) -> Problem:
+    """The file_not_utf8 problem of the first invalid byte: its record (row, header not
+    counted) and column when the CSV can be followed that far, and how the bytes read in the
+    usual legacy encoding (Windows-1252 / Latin-1), which is what Excel and SAS on Windows write."""
+    bad = data[offset]
+    line = data[:offset].count(b"\n") + 1
+    head = data[:offset].decode("utf-8", errors="replace").lstrip("\ufeff")
+    row = variable = None
+    try:
+        records = list(csv.reader(_io.StringIO(head)))
+    except csv.Error:
+        records = []
+    if records:
+        header = records[0]
+        if head.endswith(("\n", "\r")):  # the bad byte starts a new line
+            n_rec, field = len(records), 0
+        else:
+            n_rec, field = len(records) - 1, max(len(records[-1]) - 1, 0)
+        if n_rec >= 1:
+            row = n_rec
+            variable = header[field].strip().upper() if field < len(header) else None
+    # the field holding the byte (between separators; quotes are not followed here)
+    start = max(data.rfind(b",", 0, offset), data.rfind(b"\n", 0, offset)) + 1
+    ends = [k for k in (data.find(b",", offset), data.find(b"\n", offset)) if k >= 0]
+    snippet = data[start:min(ends) if ends else len(data)][:60]
+    legacy = snippet.decode("cp1252", errors="replace").strip().strip('"')
+    where = (f"in record {row}" + (f", column {variable}" if variable else "") if row
+             else "in the header row")
+    return _problem("error", file, "file_not_utf8",
+                    f"not UTF-8: byte 0x{bad:02X} at byte offset {offset} (line {line} of the file, counting "
+                    f"the header) {where}; read as Windows-1252/Latin-1 the value is '{legacy}'. Save the file as "
+                    f"UTF-8 (Excel: 'CSV UTF-8'; SAS: ENCODING=UTF8) and export again",
+                    row=row, variable=variable or "", value=f"0x{bad:02X}")
 
 
 def _read_xpt(path: Path, data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -160,11 +194,13 @@ def _read_xpt(path: Path, data: bytes, file: str) -> tuple[pd.DataFrame | None, 
                                      "text is not UTF-8; read as Latin-1 (check special characters such as µ)"))
     except Exception as err:  # pyreadstat raises several error types for corrupt files
         return None, [_problem("error", file, "file_unreadable",
-                               f"not a readable SAS transport (XPT) file: {type(err).__name__}: {err}")]
+                               f"not a readable SAS transport (XPT) file: {type(err).__name__}: {err}; "
+                               f"export it again as SAS transport version 5 (or send it as CSV)")]
     truncated = _xpt_truncated(data, sum(_meta.variable_storage_width.values()), len(df))
     if truncated:
         return None, [_problem("error", file, "file_unreadable",
-                               f"the SAS transport (XPT) file is truncated or corrupt: {truncated}")]
+                               f"the SAS transport (XPT) file is truncated or corrupt: {truncated}; "
+                               f"the copy is incomplete: export or copy the file again")]
     names, name_problems = _column_names(df.columns, file)
     if name_problems:
         return None, problems + name_problems
@@ -197,7 +233,8 @@ def _read_parquet(path: Path, file: str) -> tuple[pd.DataFrame | None, list[Prob
         df = table.to_pandas()
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
         return None, [_problem("error", file, "file_unreadable",
-                               f"not a readable Parquet file: {type(err).__name__}: {err}")]
+                               f"not a readable Parquet file: {type(err).__name__}: {err}; "
+                               f"export or copy it again")]
     names, problems = _column_names(df.columns, file)
     if problems:
         return None, problems
@@ -212,7 +249,10 @@ def read_domain_file(path: Path | str) -> tuple[pd.DataFrame | None, list[Proble
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        return None, [_problem("error", file, "file_empty", "the file is empty")], sha
+        return None, [_problem("error", file, "file_empty",
+                               f"the file is empty ({len(data)} bytes, not even a header row); re-export the "
+                               f"domain (a domain without records still needs its header row), or remove the "
+                               f"file if the domain is optional")], sha
     ext = path.suffix.lower().lstrip(".")
     if ext == "csv":
         df, problems = _read_csv(data, file)
@@ -227,6 +267,17 @@ def read_domain_file(path: Path | str) -> tuple[pd.DataFrame | None, list[Proble
 
 
 # --- SUPP-- folding --------------------------------------------------------------------------
+
+
+class SuppRows(dict):
+    """``{QNAM: (SUPP file, {parent row: SUPP row})}``, kept in a frame's ``attrs``. pandas
+    deep-copies ``attrs`` on nearly every operation; this read-only record is shared instead."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
 
 
 def _strip(s: pd.Series) -> pd.Series:
@@ -255,7 +306,8 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
     if missing:
         return parent, [_problem("error", supp_file, "supp_column_missing",
                                  f"SUPP-- file lacks {', '.join(missing)} "
-                                 f"(needs {', '.join(SUPP_COLUMNS)}); not folded",
+                                 f"(needs {', '.join(SUPP_COLUMNS)}); not folded: add the missing "
+                                 f"column(s), in the SDTM SUPP-- layout",
                                  variable=missing[0])], []
     s = pd.DataFrame({c: _strip(supp[c]) for c in SUPP_COLUMNS})
     s["QNAM"] = s["QNAM"].str.upper()
@@ -264,20 +316,22 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
     usable = pd.Series(True, index=s.index)
     for col in ("USUBJID", "QNAM"):
         for i in s.index[s[col].isna()]:
-            problems.append(_problem("error", supp_file, "value_missing", f"{col} is empty; record not folded",
+            problems.append(_problem("error", supp_file, "value_missing", f"{col} is empty; record not folded: fill it in",
                                      row=s.at[i, "_srow"], variable=col))
         usable &= s[col].notna()
     bad_rdomain = s["RDOMAIN"].notna() & (s["RDOMAIN"].str.upper() != domain)
     for i in s.index[bad_rdomain.fillna(False)]:
         problems.append(_problem("error", supp_file, "supp_rdomain_mismatch",
-                                 f"RDOMAIN is not {domain}; record not folded",
+                                 f"RDOMAIN is not {domain}; record not folded: correct RDOMAIN, or move the "
+                                 f"record to the SUPP file of its own domain",
                                  row=s.at[i, "_srow"], variable="RDOMAIN", value=s.at[i, "RDOMAIN"]))
     usable &= ~bad_rdomain.fillna(False)
     idvar_present = s["IDVAR"].notna() & s["IDVAR"].isin(list(parent.columns))
     unknown_idvar = s["IDVAR"].notna() & ~idvar_present & usable
     for i in s.index[unknown_idvar]:
         problems.append(_problem("error", supp_file, "supp_idvar_unknown",
-                                 f"IDVAR {s.at[i, 'IDVAR']} is not a variable of {domain}; record not folded",
+                                 f"IDVAR {s.at[i, 'IDVAR']} is not a variable of {domain}; record not folded: "
+                                 f"correct IDVAR (usually {domain}SEQ)",
                                  row=s.at[i, "_srow"], variable="IDVAR", value=s.at[i, "IDVAR"]))
     usable &= ~unknown_idvar
     s = s[usable]
@@ -300,11 +354,13 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
         where = "subject" if pd.isna(s.at[i, "IDVAR"]) else f"record with {s.at[i, 'IDVAR']} = {s.at[i, 'IDVARVAL']}"
         problems.append(_problem("error", supp_file, "supp_unmatched",
                                  f"no {domain} {where} for USUBJID {s.at[i, 'USUBJID']}; "
-                                 f"QNAM {s.at[i, 'QNAM']} not folded",
+                                 f"QNAM {s.at[i, 'QNAM']} not folded: correct IDVARVAL (or USUBJID) to point "
+                                 f"at an existing {domain} record, or remove this SUPP record",
                                  row=s.at[i, "_srow"], variable="IDVARVAL", value=s.at[i, "IDVARVAL"]))
 
     out = parent.copy()
     folded: list[str] = []
+    supp_rows: dict[str, dict[int, int]] = {}
     if len(link):
         link = link.sort_values(["_pidx", "QNAM", "_srow"], kind="stable")
         first = link.drop_duplicates(["_pidx", "QNAM"], keep="first")
@@ -314,7 +370,7 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
         for r in clash.drop_duplicates("_srow").itertuples(index=False):
             problems.append(_problem("error", supp_file, "supp_duplicate",
                                      f"{r.QNAM} given twice for the same {domain} record with different values "
-                                     f"(also '{r.QVAL_first}' in row {r._srow_first}); the first is kept",
+                                     f"(also '{r.QVAL_first}' in row {r._srow_first}); remove the wrong one",
                                      row=r._srow, variable="QVAL", value=r.QVAL))
         for qnam, grp in first.groupby("QNAM", sort=True):
             values = pd.Series(pd.NA, index=range(len(out)), dtype="string")
@@ -330,15 +386,21 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
                     problems.append(_problem(
                         "error", supp_file, "supp_conflicts_parent",
                         f"{qnam} = '{values[i]}' here but '{existing[i]}' in the {domain} file "
-                        f"(row {out.at[i, ROW_COL]}); the {domain} value is kept",
+                        f"(row {out.at[i, ROW_COL]}); correct one of the two so that they agree",
                         row=srow[i], variable=qnam, value=values[i]))
                 out[qnam] = out[qnam].astype("string").mask(existing.isna(), values)
             else:
                 out[qnam] = values
             folded.append(qnam)
+            # where each folded value came from, so that a later check can point at the SUPP record
+            parent_rows = out[ROW_COL].to_numpy()
+            supp_rows[qnam] = {int(parent_rows[k]): int(v) for k, v in enumerate(srow.to_numpy()) if not pd.isna(v)}
     cols = [c for c in out.columns if c != ROW_COL] + [ROW_COL]
     out = out[cols]
     out.attrs = dict(parent.attrs)
+    if supp_rows:
+        out.attrs["supp_rows"] = SuppRows({**parent.attrs.get("supp_rows", {}),
+                                           **{q: (supp_file, rows) for q, rows in supp_rows.items()}})
     return out, problems, folded
 
 
@@ -350,13 +412,14 @@ def read_export(export_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[P
 
     Returns ``(domains, problems, files)``: ``domains`` maps a domain code (``"DM"``) to its
     frame (SUPP-- folded in; ``attrs["source_file"]`` the file name, ``attrs["supp_qnams"]`` the
-    folded QNAMs); ``files`` maps each file read to its SHA-256. Files that are not domain files
+    folded QNAMs, ``attrs["supp_rows"]`` ``{QNAM: (supp file, {parent row: SUPP row})}`` the
+    record each folded value came from); ``files`` maps each file read to its SHA-256. Files that are not domain files
     of the contract are not read (a ``file_ignored`` warning). Nothing is written.
     """
     export_dir = Path(export_dir)
     problems: list[Problem] = []
     if not export_dir.is_dir():
-        return {}, [_problem("error", str(export_dir), "export_missing", "the export folder does not exist")], {}
+        return {}, [_problem("error", str(export_dir), "export_missing", "the export folder does not exist: check data.export_dir in the settings")], {}
 
     found: dict[tuple[bool, str], list[Path]] = {}
     for path in sorted(export_dir.iterdir(), key=lambda p: p.name):
@@ -366,7 +429,8 @@ def read_export(export_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[P
         if not m or m["dom"].upper() not in DOMAINS:
             problems.append(_problem("warning", path.name, "file_ignored",
                                      "not a domain file of the input contract (<domain>.csv|.xpt|.parquet, "
-                                     "or supp<domain>.*); not read"))
+                                     "or supp<domain>.*); not read: remove it from the export, or rename it "
+                                     "if it holds a domain"))
             continue
         found.setdefault((bool(m["supp"]), m["dom"].upper()), []).append(path)
 
@@ -399,7 +463,8 @@ def read_export(export_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[P
         supp_file = supp.attrs.get("source_file", f"supp{dom.lower()}")
         if dom not in domains:
             problems.append(_problem("warning", supp_file, "supp_parent_absent",
-                                     f"no readable {dom} file to fold these qualifiers into; not used"))
+                                     f"no readable {dom} file to fold these qualifiers into; not used: add the "
+                                     f"{dom} domain to the export, or remove this file"))
             continue
         parent = domains[dom]
         folded_df, probs, folded = fold_supp(parent, supp, dom, supp_file)

@@ -7,7 +7,11 @@ per-variable schema of each domain (required variables, non-empty values, numeri
 closed controlled terms, grades, ISO 8601 dates, plausible ranges) is a pandera
 ``DataFrameSchema`` built from ``analysis.contract`` and run lazily, so that every failure case
 is collected; conditional terms, units per test code, keys and cross-domain checks are plain
-pandas. ``normalise(domains)`` gives the validated frames their conventional types
+pandas. Cross-domain consistency: every USUBJID in DM, every TR lesion identified in TU, every
+CAR-T dose at a configured level (``dose_levels``), no infusion after death, no DLT flagged on a
+subject without CAR-T. Every message says what is wrong and what to change; dates, numbers and
+impossible dates get a hint naming the likely cause (Excel, SAS formats, decimal commas).
+``normalise(domains)`` gives the validated frames their conventional types
 (docs/architecture.md) with controlled terms in their canonical spelling.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
+import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -25,7 +30,7 @@ import pandas as pd
 
 from analysis import dates
 from analysis.atomic import write_text
-from analysis.contract import DOMAINS, DomainSpec, Range, Terms
+from analysis.contract import CAR_T, CAR_T_DOSE_UNIT, DOMAINS, DomainSpec, Range, Terms
 from analysis.io import ROW_COL, Problem
 
 with warnings.catch_warnings():
@@ -36,6 +41,7 @@ __all__ = [
     "Problem",
     "RULES",
     "validate",
+    "validate_and_normalise",
     "normalise",
     "has_errors",
     "sort_problems",
@@ -88,7 +94,12 @@ RULES: dict[str, tuple[str, str]] = {
     "lb_testcd_unknown": ("warning", "LBTESTCD is a test code of the contract"),
     "ae_soc_missing": ("warning", "an AE is coded to a MedDRA system organ class (AEBODSYS)"),
     "ae_decod_missing": ("warning", "an AE is coded to a MedDRA preferred term (AEDECOD)"),
-    "tr_lnkid_unknown": ("warning", "every TR lesion (TRLNKID) is identified in TU (TULNKID)"),
+    "domain_no_records": ("warning", "a domain file has records (a header-only file is an empty domain)"),
+    # cross-domain consistency
+    "tr_lnkid_unknown": ("error", "every TR lesion (TRLNKID) is identified in TU (TULNKID): RECIST needs its role"),
+    "dose_level_unknown": ("error", "every CAR-T infusion's EXDOSE (cells/kg) matches a configured dose level"),
+    "ex_after_death": ("error", "no infusion starts after the subject's death (DM DTHDTC, else DS DEATH)"),
+    "dlt_without_car_t": ("error", "a DLT (SUPPAE AEDLT = Y) is flagged only for a subject with a CAR-T infusion"),
 }
 
 ROW_NOTE = ("Rows are 1-based record numbers within each file, the header row not counted; "
@@ -166,14 +177,117 @@ def _file_of(code: str, df: pd.DataFrame | None, meta) -> str:
 
 def _terms_message(t: Terms) -> str:
     where = f" where {t.when[0]} is {'/'.join(t.when[1])}" if t.when else ""
-    return f"{t.variable} must be one of {', '.join(t.values)}{where}"
+    if t.rule == "grade_out_of_range":
+        return (f"{t.variable} must be a grade from {t.values[0]} to {t.values[-1]} (CTCAE v5.0, ASTCT 2019 for "
+                f"CRS/ICANS; 5 = death); correct the grade")
+    return (f"not a controlled term of {t.variable}{where}: use one of {', '.join(t.values)} "
+            f"(the contract's spelling; map the EDC term to one of these)")
 
 
 def _range_message(r: Range) -> str:
     where = f" where {r.when[0]} is {'/'.join(r.when[1])}" if r.when else ""
     if r.high is None:
-        return f"{r.variable} must not be {'negative' if r.low == 0 else f'below {r.low:g}'}{where}"
-    return f"{r.variable} must be within {r.low:g}-{r.high:g}{where}"
+        if r.low == 0:
+            return (f"{r.variable} must not be negative{where} (a diameter, count, dose or concentration); "
+                    f"correct the value")
+        return f"{r.variable} must not be below {r.low:g}{where}; correct the value"
+    return f"{r.variable} must be within {r.low:g}-{r.high:g}{where} to be plausible; correct the value"
+
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_SAS_MONTHS = {m: k for k, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP",
+                                          "OCT", "NOV", "DEC"), 1)}
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+
+
+def _date_hint(value: str) -> str:
+    """What a non-ISO date most likely is (Excel reformatting, an Excel serial number, SAS DATE9,
+    a blank instead of T), with its ISO 8601 spelling; "" when it is not recognised."""
+    v = value.strip()
+    m = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:\s+(\d{1,2}):(\d{2})(?::\d{2})?)?", v)
+    if m:
+        a, b, year = int(m[1]), int(m[2]), m[3]
+        time = f"T{int(m[4]):02d}:{m[5]}" if m[4] else ""
+        us = f"{year}-{a:02d}-{b:02d}{time}"
+        eu = f"{year}-{b:02d}-{a:02d}{time}"
+        if a > 12 >= b:
+            return f"looks like a day-first date (DD/MM/YYYY), e.g. from Excel: write {eu}"
+        if b > 12 >= a:
+            return f"looks like a month-first date (MM/DD/YYYY) as Excel writes it: write {us}"
+        return (f"looks like a date reformatted by Excel (MM/DD/YYYY or DD/MM/YYYY): write {us} if the month "
+                f"comes first, {eu} if the day does")
+    m = re.fullmatch(r"(\d{5})(?:\.(\d+))?", v)
+    if m and 10000 <= int(m[1]) <= 80000:
+        day = _EXCEL_EPOCH + pd.Timedelta(days=int(m[1]))
+        iso = day.strftime("%Y-%m-%d")
+        if m[2]:
+            minutes = round(float("0." + m[2]) * 24 * 60)
+            iso += f"T{minutes // 60:02d}:{minutes % 60:02d}"
+        return (f"looks like an Excel serial day number (the column was opened and saved in Excel): "
+                f"{v} is {iso}; write ISO 8601 text")
+    m = re.fullmatch(r"(\d{1,2})([A-Za-z]{3})(\d{4})(?:[:T ](\d{1,2}):(\d{2}))?(?::\d{2})?", v)
+    if m and m[2].upper() in _SAS_MONTHS:
+        iso = f"{m[3]}-{_SAS_MONTHS[m[2].upper()]:02d}-{int(m[1]):02d}"
+        if m[4]:
+            iso += f"T{int(m[4]):02d}:{m[5]}"
+        return f"looks like a SAS DATE9/DATETIME value: write {iso} (ISO 8601, as SAS's E8601DA format does)"
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[ _](\d{2}:\d{2}(?::\d{2})?)", v)
+    if m:
+        return f"date and time are separated by 'T' in ISO 8601: write {m[1]}T{m[2]}"
+    m = re.fullmatch(r"(\d{4})/(\d{1,2})/(\d{1,2})", v)
+    if m:
+        return f"ISO 8601 uses hyphens: write {m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
+    return ""
+
+
+def _impossible_hint(value: str) -> str:
+    m = re.match(r"(\d{4})-(\d{2})(?:-(\d{2}))?(?:T(\d{2}):(\d{2}))?", value.strip())
+    if not m:
+        return ""
+    year, month = int(m[1]), int(m[2])
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if m[3]:
+        days = int(dates._days_in_month(np.array([year]), np.array([month]))[0])
+        if not 1 <= int(m[3]) <= days:
+            return f"{_MONTH_NAMES[month - 1]} {year} has {days} days"
+    if m[4] and (int(m[4]) > 23 or int(m[5]) > 59):
+        return f"{m[4]}:{m[5]} is not a time of day (00:00-23:59)"
+    if not 1678 <= year <= 2261:
+        return f"the year {year} is not plausible"
+    return ""
+
+
+def _number_hint(var: str, value: str) -> str:
+    v = value.strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", v):
+        return f"use a decimal point, not a comma: {v.replace(',', '.')}"
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", v):
+        return f"no thousands separators: {v.replace(',', '')}"
+    if re.match(r"^\s*(<|>|<=|>=|BLQ|BLOQ|LLOQ|ULOQ|ND|NOT DONE)", v, re.IGNORECASE):
+        return (f"a result below or above a limit is text: keep it in the character result variable "
+                f"(--ORRES/--STRESC) and leave {var} empty")
+    m = re.fullmatch(r"([-+]?\d+(?:\.\d+)?)\s*[^\d\s].*", v)
+    if m:
+        return f"write the number alone, without unit or text: {m[1]}"
+    return ""
+
+
+_HINTS = {"dtc_not_iso8601": lambda var, v: _date_hint(v), "not_numeric": _number_hint,
+          "dtc_impossible_date": lambda var, v: _impossible_hint(v)}
+
+
+def _explain(p: Problem) -> Problem:
+    """Add to a schema problem of a date or a number what the value most likely is and how to
+    write it; without a recognisable cause, ask for the value to be corrected."""
+    if p.rule not in _HINTS:
+        return p
+    hint = _HINTS[p.rule](p.variable, p.value) if p.value else ""
+    if p.rule == "dtc_impossible_date" and hint:
+        hint = f"{hint}; correct the date"
+    message = f"{p.message}: {hint}" if hint else f"{p.message}; correct the value"
+    return Problem(p.severity, p.file, p.row, p.variable, p.value, p.rule, message)
 
 
 # --- controlled terms and units -------------------------------------------------------------
@@ -202,7 +316,8 @@ def _canonicalise(clean: pd.DataFrame, spec: DomainSpec, file: str, raw: pd.Data
         changed = mask & canon.notna() & (canon != as_read).fillna(False)
         for i in df.index[changed]:
             problems.append(Problem("warning", file, int(rows[i]), t.variable, as_read[i], "ct_normalised",
-                                    f"normalised to '{canon[i]}'"))
+                                    f"read as '{canon[i]}' (stray blanks or wrong case); tolerated, but please "
+                                    f"correct the export"))
         df.loc[changed, t.variable] = canon[changed]
         if t.when is not None and not t.extensible:
             bad = mask & canon.isna()
@@ -227,7 +342,8 @@ def _canonicalise(clean: pd.DataFrame, spec: DomainSpec, file: str, raw: pd.Data
             got = unit[i]
             if pd.isna(got):
                 problems.append(Problem("error", file, int(rows[i]), u.variable, "", "unit_invalid",
-                                        f"{u.variable} is empty for {u.by} {by[i]} with a result; expected {shown}"))
+                                        f"{u.variable} is empty for {u.by} {by[i]} although {u.value} has a "
+                                        f"value; the unit must be {shown}"))
                 continue
             alias = u.aliases.get(got)
             if alias in accepted:
@@ -240,17 +356,22 @@ def _canonicalise(clean: pd.DataFrame, spec: DomainSpec, file: str, raw: pd.Data
                 df.at[i, u.variable] = hit
                 shown_got = _text(raw.at[i, u.variable]) if u.variable in raw.columns else got
                 problems.append(Problem("warning", file, int(rows[i]), u.variable, shown_got, "unit_normalised",
-                                        f"normalised to '{hit}'"))
+                                        f"read as '{hit}' (wrong case or blanks); tolerated, but please correct "
+                                        f"the export"))
             else:
+                what = f" ({u.value} {_text(value[i])})" if u.value and not pd.isna(value[i]) else ""
                 problems.append(Problem("error", file, int(rows[i]), u.variable, got, "unit_invalid",
-                                        f"{u.variable} for {u.by} {by[i]} must be {shown}"))
+                                        f"{u.variable} for {u.by} {by[i]} must be {shown}, not '{got}'{what}: "
+                                        f"convert the result to {shown} (or correct the unit if the number "
+                                        f"already is in {shown})"))
     return df, problems
 
 
 # --- the pandera schema ---------------------------------------------------------------------
 
 
-def _schema(spec: DomainSpec, columns: list[str]) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], str]]:
+def _schema(spec: DomainSpec, columns: list[str], parsed: dict[str, pd.DataFrame] | None = None
+            ) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], str]]:
     """The per-variable schema of a domain and the message of each (variable, rule)."""
     messages: dict[tuple[str, str], str] = {}
     checks: dict[str, list[pa.Check]] = {}
@@ -260,10 +381,11 @@ def _schema(spec: DomainSpec, columns: list[str]) -> tuple[pa.DataFrameSchema, d
         messages[(var, rule)] = message
 
     for var in spec.nonmissing:
-        add(var, "value_missing", lambda s: s.notna(), f"{var} must have a value", ignore_na=False)
+        add(var, "value_missing", lambda s: s.notna(), f"{var} is empty: every {spec.code} record needs it; "
+            f"fill it in", ignore_na=False)
     for var in spec.numeric_all:
         add(var, "not_numeric", lambda s: _numbers(s).notna() & np.isfinite(_numbers(s).fillna(0)),
-            f"{var} must be a number")
+            f"{var} must be a number (digits and a decimal point, e.g. 12.5)")
     for t in spec.terms:
         if t.when is None and not t.extensible:
             add(t.variable, t.rule, lambda s, v=t.values: s.isin(list(v)), _terms_message(t))
@@ -275,11 +397,18 @@ def _schema(spec: DomainSpec, columns: list[str]) -> tuple[pa.DataFrameSchema, d
             add(r.variable, rule, lambda s, lo=r.low: ~(_numbers(s) < lo), _range_message(r))
         if r.high is not None:
             add(r.variable, "value_out_of_range", lambda s, hi=r.high: ~(_numbers(s) > hi), _range_message(r))
+    parsed = {} if parsed is None else parsed  # each date column is parsed once for every check
+
+    def problem_of(var: str, s: pd.Series) -> pd.Series:
+        if var not in parsed or not parsed[var].index.equals(s.index):
+            parsed[var] = dates.parse_dtc(s)
+        return parsed[var]["problem"]
+
     for var in spec.dates:
-        add(var, "dtc_not_iso8601", lambda s: dates.parse_dtc(s)["problem"].ne("dtc_not_iso8601").fillna(True),
-            f"{var} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss])")
+        add(var, "dtc_not_iso8601", lambda s, v=var: problem_of(v, s).ne("dtc_not_iso8601").fillna(True),
+            f"{var} is not an ISO 8601 date (YYYY-MM-DD, YYYY-MM-DDThh:mm, or partial: YYYY-MM, YYYY)")
         add(var, "dtc_impossible_date",
-            lambda s: dates.parse_dtc(s)["problem"].ne("dtc_impossible_date").fillna(True),
+            lambda s, v=var: problem_of(v, s).ne("dtc_impossible_date").fillna(True),
             f"{var} is not a possible date or time")
 
     schema_cols = {}
@@ -291,12 +420,15 @@ def _schema(spec: DomainSpec, columns: list[str]) -> tuple[pa.DataFrameSchema, d
             continue
         schema_cols[var] = pa.Column(None, checks=checks.get(var, []), nullable=True, required=required)
     for var in spec.variables:
-        messages[(var, "variable_missing")] = f"required variable {var} of {spec.code} is missing"
+        messages[(var, "variable_missing")] = (
+            f"required variable {var} of {spec.code} is missing: the file has no column {var}; add it "
+            f"(or correct the spelling of its header)")
     return pa.DataFrameSchema(schema_cols, strict=False, coerce=False), messages
 
 
-def _run_schema(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]:
-    schema, messages = _schema(spec, [c for c in df.columns if c != ROW_COL])
+def _run_schema(df: pd.DataFrame, spec: DomainSpec, file: str, parsed: dict[str, pd.DataFrame] | None = None
+                ) -> list[Problem]:
+    schema, messages = _schema(spec, [c for c in df.columns if c != ROW_COL], parsed)
     try:
         schema.validate(df, lazy=True)
         return []
@@ -314,8 +446,8 @@ def _run_schema(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]:
         var = str(case.column)
         idx = case.index
         row = None if idx is None or pd.isna(idx) else int(rows.loc[idx])
-        problems.append(Problem("error", file, row, var, _text(case.failure_case), rule,
-                                messages.get((var, rule), rule)))
+        problems.append(_explain(Problem("error", file, row, var, _text(case.failure_case), rule,
+                                         messages.get((var, rule), rule))))
     return problems
 
 
@@ -339,21 +471,26 @@ def _conditional_ranges(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[P
     return problems
 
 
-def _date_checks(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]:
+def _date_checks(df: pd.DataFrame, spec: DomainSpec, file: str, parsed: dict[str, pd.DataFrame] | None = None
+                 ) -> list[Problem]:
     rows = _rows(df)
     problems = []
+    cache = parsed or {}
     for var in spec.dates:
         if var not in df.columns:
             continue
-        parsed = dates.parse_dtc(df[var])
+        parsed = cache.get(var)
+        if parsed is None or not parsed.index.equals(df.index):
+            parsed = dates.parse_dtc(df[var])
         for i in df.index[parsed["status"].eq("no_year").fillna(False)]:
             problems.append(Problem("warning", file, int(rows[i]), var, df.at[i, var], "dtc_missing_year",
-                                    f"{var} has no year: never imputed, the record cannot use this date"))
+                                    f"{var} has no year: a year is never imputed (SAP §3), so analyses that "
+                                    f"need this date cannot use the record; give the year if it is known"))
         if var == spec.primary_date and var not in spec.nonmissing:
             for i in df.index[parsed["status"].eq("empty").fillna(False)]:
                 problems.append(Problem("warning", file, int(rows[i]), var, "", "dtc_missing",
                                         f"{var} is empty: the record cannot be placed relative to the data cut "
-                                        f"and is kept"))
+                                        f"and is kept; give the date if it is known"))
     for start, end in spec.periods:
         if start not in df.columns or end not in df.columns:
             continue
@@ -362,7 +499,8 @@ def _date_checks(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]
         bad = (last < first).fillna(False)
         for i in df.index[bad]:
             problems.append(Problem("error", file, int(rows[i]), end, df.at[i, end], "end_before_start",
-                                    f"{end} {df.at[i, end]} is before {start} {df.at[i, start]}"))
+                                    f"{end} {df.at[i, end]} is before {start} {df.at[i, start]} of the same "
+                                    f"record; correct one of the two dates"))
     return problems
 
 
@@ -380,7 +518,9 @@ def _key_checks(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]:
             k = tuple(sub.loc[i, key]) if len(key) > 1 else sub.at[i, var]
             problems.append(Problem("error", file, int(rows[i]), var, _text(df.at[i, var]), rule,
                                     f"{'/'.join(key)} {_text(df.at[i, var])} is also in row "
-                                    f"{int(first_row[k])} of {spec.code}"))
+                                    f"{int(first_row[k])}: {spec.code} has one record per "
+                                    f"{'subject' if rule == 'usubjid_duplicate' else '/'.join(key)}; "
+                                    f"remove the duplicate or correct the identifier"))
     seq = spec.seq
     if seq and seq in df.columns and "USUBJID" in df.columns:
         num = _numbers(df[seq])
@@ -390,7 +530,9 @@ def _key_checks(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Problem]:
         for i in sub.index[dup]:
             u, s_ = sub.at[i, "u"], sub.at[i, "s"]
             problems.append(Problem("error", file, int(rows[i]), seq, _text(df.at[i, seq]), "seq_duplicate",
-                                    f"{seq} {_text(df.at[i, seq])} of {u} is also in row {int(first_row[(u, s_)])}"))
+                                    f"{seq} {_text(df.at[i, seq])} of {u} is also in row {int(first_row[(u, s_)])}: "
+                                    f"{seq} must number each record of a subject once (SUPP-- records and "
+                                    f"links refer to it); renumber, or remove the duplicate record"))
     return problems
 
 
@@ -405,12 +547,14 @@ def _content_warnings(df: pd.DataFrame, spec: DomainSpec, file: str) -> list[Pro
         unknown = df[t.variable].notna() & ~df[t.variable].isin(list(t.values)).fillna(False) & _cond(df, t.when)
         for i in df.index[unknown]:
             problems.append(Problem("warning", file, int(rows[i]), t.variable, df.at[i, t.variable], t.unknown,
-                                    f"not a {t.variable} of the contract; its units and ranges are not checked"))
+                                    f"not a {t.variable} of the contract: kept, but its units and ranges are "
+                                    f"not checked and no analysis uses it"))
     for var, rule in spec.expected:
         if var in df.columns:
             for i in df.index[df[var].isna()]:
                 problems.append(Problem("warning", file, int(rows[i]), var, "", rule,
-                                        f"{var} is empty: {RULES.get(rule, ('', 'expected'))[1]}"))
+                                        f"{var} is empty: {RULES.get(rule, ('', 'expected'))[1]}; the record is "
+                                        f"counted, but not under a coded term: code it"))
     return problems
 
 
@@ -426,7 +570,9 @@ def _cross_checks(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> lis
             bad = df["USUBJID"].notna() & ~df["USUBJID"].isin(list(known)).fillna(False)
             for i in df.index[bad]:
                 problems.append(Problem("error", files[code], int(rows[i]), "USUBJID", df.at[i, "USUBJID"],
-                                        "usubjid_unknown", f"USUBJID {df.at[i, 'USUBJID']} is not in DM"))
+                                        "usubjid_unknown",
+                                        f"subject {df.at[i, 'USUBJID']} is not in DM ({files.get('DM', 'dm')}): "
+                                        f"correct the USUBJID, or add the subject to DM"))
     for code, df in frames.items():
         for ref in DOMAINS[code].refs:
             target = frames.get(ref.domain)
@@ -440,9 +586,127 @@ def _cross_checks(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> lis
                 if key not in known:
                     var = ref.variables[-1]
                     problems.append(Problem(
-                        "warning", files[code], int(rows[i]), var, _text(df.at[i, var]), ref.rule,
+                        ref.severity, files[code], int(rows[i]), var, _text(df.at[i, var]), ref.rule,
                         f"{'/'.join(_text(k) for k in key)} is not in {ref.domain} "
-                        f"({'/'.join(ref.target)})"))
+                        f"({'/'.join(ref.target)}){': ' + ref.what if ref.what else ''}; add the missing "
+                        f"{ref.domain} record to {files.get(ref.domain, ref.domain.lower())} or correct {var}"))
+    return problems
+
+
+def _levels_text(dose_levels: dict[str, float], tolerance: float) -> str:
+    shown = ", ".join(f"{k} {float(v):.4g}" for k, v in dose_levels.items())
+    return f"{shown} {CAR_T_DOSE_UNIT}, \u00b1{tolerance:.0%}"
+
+
+def _dose_level_checks(ex: pd.DataFrame, file: str, dose_levels: dict[str, float], tolerance: float
+                       ) -> list[Problem]:
+    """Every CAR-T infusion's EXDOSE (cells/kg) matches a configured dose level within the relative
+    tolerance (as ADSL matches the first one). Records whose EXDOSE is not a number, or whose
+    EXDOSU is not cells/kg, are left to not_numeric / unit_invalid."""
+    if not {"EXTRT", "EXDOSE"} <= set(ex.columns):
+        return []
+    rows = _rows(ex)
+    cart = ex["EXTRT"].eq(CAR_T).fillna(False).astype(bool)
+    if "EXDOSU" in ex.columns:
+        cart &= (ex["EXDOSU"].isna() | ex["EXDOSU"].eq(CAR_T_DOSE_UNIT)).fillna(False).astype(bool)
+    dose = _numbers(ex["EXDOSE"])
+    levels = {k: float(v) for k, v in dose_levels.items()}
+    allowed = _levels_text(levels, tolerance)
+    empty = ex["EXDOSE"].isna().to_numpy()
+    matched = pd.Series(False, index=ex.index)
+    for v in levels.values():
+        matched |= ((dose - v).abs() <= tolerance * v).fillna(False)
+    bad = cart & (pd.Series(empty, index=ex.index) | (dose.notna() & ~matched))
+    problems = []
+    for i in ex.index[bad]:
+        who = _text(ex.at[i, "USUBJID"]) if "USUBJID" in ex.columns else "the subject"
+        if pd.isna(ex.at[i, "EXDOSE"]):
+            problems.append(Problem("error", file, int(rows[i]), "EXDOSE", "", "dose_level_unknown",
+                                    f"EXDOSE is empty for a {CAR_T} infusion of {who}: its dose level cannot be "
+                                    f"determined; give the dose in {CAR_T_DOSE_UNIT} (configured levels: "
+                                    f"{allowed})"))
+        else:
+            problems.append(Problem("error", file, int(rows[i]), "EXDOSE", _text(ex.at[i, "EXDOSE"]),
+                                    "dose_level_unknown",
+                                    f"{CAR_T} dose {dose[i]:.4g} {CAR_T_DOSE_UNIT} of {who} matches no configured "
+                                    f"dose level ({allowed}); correct EXDOSE, or, if this level is part of the "
+                                    f"protocol, add it to dose_levels in config/config.yaml"))
+    return problems
+
+
+def _death_dates(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> pd.DataFrame:
+    """Per subject: the latest possible death day, as ADSL takes it (DM DTHDTC, else the DS
+    DEATH record), with the value, file and row it comes from."""
+    parts = []
+    dm = frames.get("DM")
+    if dm is not None and {"USUBJID", "DTHDTC"} <= set(dm.columns):
+        parts.append(pd.DataFrame({"USUBJID": dm["USUBJID"], "var": "DTHDTC", "dtc": dm["DTHDTC"],
+                                   "file": files.get("DM", "dm"), "row": _rows(dm), "prio": 0}))
+    ds = frames.get("DS")
+    if ds is not None and {"USUBJID", "DSDECOD", "DSSTDTC"} <= set(ds.columns):
+        death = ds[ds["DSDECOD"].eq("DEATH").fillna(False).astype(bool)]
+        parts.append(pd.DataFrame({"USUBJID": death["USUBJID"], "var": "DSSTDTC (DSDECOD DEATH)",
+                                   "dtc": death["DSSTDTC"], "file": files.get("DS", "ds"),
+                                   "row": _rows(death), "prio": 1}))
+    if not parts:
+        return pd.DataFrame(columns=["USUBJID", "var", "dtc", "file", "row", "day"])
+    d = pd.concat(parts, ignore_index=True)
+    d = d[d["USUBJID"].notna() & d["dtc"].notna()].copy()
+    d["day"] = dates.latest_possible(d["dtc"])
+    d = d[d["day"].notna()].sort_values(["USUBJID", "prio", "row"], kind="stable")
+    return d.drop_duplicates("USUBJID").set_index("USUBJID")
+
+
+def _after_death_checks(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+    """No infusion starts after the subject's death (on the day of death is possible)."""
+    ex = frames.get("EX")
+    if ex is None or not {"USUBJID", "EXSTDTC"} <= set(ex.columns):
+        return []
+    death = _death_dates(frames, files)
+    if death.empty:
+        return []
+    start = dates.earliest_possible(ex["EXSTDTC"])
+    died = ex["USUBJID"].map(death["day"])
+    bad = (start > died).fillna(False).astype(bool)
+    rows = _rows(ex)
+    problems = []
+    for i in ex.index[bad]:
+        u = ex.at[i, "USUBJID"]
+        d = death.loc[u]
+        problems.append(Problem("error", files["EX"], int(rows[i]), "EXSTDTC", _text(ex.at[i, "EXSTDTC"]),
+                                "ex_after_death",
+                                f"infusion of {_text(ex.at[i, 'EXTRT']) or 'a product'} on {ex.at[i, 'EXSTDTC']} "
+                                f"after the death of {u} ({d['var']} {d['dtc']} in {d['file']} row {int(d['row'])}); "
+                                f"correct the infusion date here or the death date there"))
+    return problems
+
+
+def _dlt_checks(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+    """A DLT (AEDLT = Y) is called on a subject who received CAR-T: the DLT analysis counts DLTs
+    of CAR-T subjects by their CAR-T dose level, so any other flag would be dropped silently."""
+    ae, ex = frames.get("AE"), frames.get("EX")
+    if ae is None or ex is None or "AEDLT" not in ae.columns or not {"USUBJID", "EXTRT"} <= set(ex.columns) \
+            or "USUBJID" not in ae.columns:
+        return []
+    cart = set(ex.loc[ex["EXTRT"].eq(CAR_T).fillna(False).astype(bool), "USUBJID"].dropna())
+    bad = (ae["AEDLT"].eq("Y") & ae["USUBJID"].notna() & ~ae["USUBJID"].isin(list(cart))).fillna(False)
+    supp_file, supp_rows = ae.attrs.get("supp_rows", {}).get("AEDLT", (None, {}))
+    rows = _rows(ae)
+    problems = []
+    for i in ae.index[bad.astype(bool)]:
+        ae_row = int(rows[i])
+        seq = _text(ae.at[i, "AESEQ"]) if "AESEQ" in ae.columns else "?"
+        term = _text(ae.at[i, "AEDECOD"]) if "AEDECOD" in ae.columns else ""
+        term = term or (_text(ae.at[i, "AETERM"]) if "AETERM" in ae.columns else "")
+        record = f"{files['AE']} row {ae_row} (AESEQ {seq}{', ' + term if term else ''})"
+        if supp_file and ae_row in supp_rows:
+            file, row, where = supp_file, supp_rows[ae_row], f"for the AE of {record}"
+        else:
+            file, row, where = files["AE"], ae_row, "on this AE"
+        problems.append(Problem("error", file, row, "AEDLT", "Y", "dlt_without_car_t",
+                                f"a dose-limiting toxicity (AEDLT = Y) {where}, but {ae.at[i, 'USUBJID']} has no "
+                                f"{CAR_T} infusion in {files['EX']}: a DLT is attributed to a CAR-T dose level; "
+                                f"correct AEDLT, or add the missing CAR-T infusion to {files['EX']}"))
     return problems
 
 
@@ -478,13 +742,24 @@ def _aggregate(problems: list[Problem]) -> list[Problem]:
 # --- public API -----------------------------------------------------------------------------
 
 
-def validate(domains: dict[str, pd.DataFrame], meta: dict | None = None) -> list[Problem]:
+def validate(domains: dict[str, pd.DataFrame], meta: dict | None = None, *,
+             dose_levels: dict[str, float] | None = None, dose_tolerance: float = 0.05) -> list[Problem]:
+    return validate_and_normalise(domains, meta, dose_levels=dose_levels, dose_tolerance=dose_tolerance)[0]
+
+
+def validate_and_normalise(domains: dict[str, pd.DataFrame], meta: dict | None = None, *,
+                           dose_levels: dict[str, float] | None = None, dose_tolerance: float = 0.05
+                           ) -> tuple[list[Problem], dict[str, pd.DataFrame]]:
     """Check the domains read from an export against the input contract.
 
     ``domains``: frames as ``analysis.io.read_export`` returns them (text columns, the hidden
     row-number column). ``meta``: names the file of each domain, either ``{domain: file}`` or
     the ``{file: sha256}`` dict of ``read_export`` (a frame's ``attrs["source_file"]`` wins).
+    ``dose_levels`` (``{"DL1": 1.5e7, ...}`` cells/kg, the ``dose_levels`` setting) and
+    ``dose_tolerance`` (relative, ``dose_match_tolerance``): every CAR-T infusion must match a
+    level; without ``dose_levels`` that check is not run.
     Returns the problems (errors and warnings), sorted; nothing is raised or changed.
+    ``validate_and_normalise`` also returns the frames ``normalise`` gives, from the same pass.
     """
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
@@ -496,21 +771,43 @@ def validate(domains: dict[str, pd.DataFrame], meta: dict | None = None) -> list
             # a file that is there but could not be read was reported by the reader
             if spec.required and file.endswith(".*"):
                 problems.append(Problem("error", file, None, "", "", "domain_missing",
-                                        f"required domain {code} is not in the export "
-                                        f"(expected {code.lower()}.csv, .xpt or .parquet)"))
+                                        f"required domain {code} is not in the export: add "
+                                        f"{code.lower()}.csv, {code.lower()}.xpt or {code.lower()}.parquet "
+                                        f"to the export folder"))
             continue
+        if len(df) == 0:
+            problems.append(Problem("warning", file, None, "", "", "domain_no_records",
+                                    f"the file has a header row but no records: {code} is analysed as empty "
+                                    f"(every analysis that needs it will show no data); check that the export "
+                                    f"is complete"))
         clean = _clean(df)
         canon, probs = _canonicalise(clean, spec, file, raw=df)
         problems.extend(probs)
-        problems.extend(_run_schema(canon, spec, file))
+        parsed: dict[str, pd.DataFrame] = {}
+        problems.extend(_run_schema(canon, spec, file, parsed))
         problems.extend(_conditional_ranges(canon, spec, file))
-        problems.extend(_date_checks(canon, spec, file))
+        problems.extend(_date_checks(canon, spec, file, parsed))
         problems.extend(_key_checks(canon, spec, file))
         problems.extend(_content_warnings(canon, spec, file))
         frames[code] = canon
         files[code] = file
     problems.extend(_cross_checks(frames, files))
-    return sort_problems(_aggregate(problems))
+    if dose_levels is not None and "EX" in frames:
+        problems.extend(_dose_level_checks(frames["EX"], files["EX"], dose_levels, dose_tolerance))
+    problems.extend(_after_death_checks(frames, files))
+    problems.extend(_dlt_checks(frames, files))
+    typed = {code: _typed(frames[code], DOMAINS[code], domains[code]) for code in domains if code in frames}
+    return sort_problems(_aggregate(problems)), typed
+
+
+def _typed(canon: pd.DataFrame, spec: DomainSpec | None, source: pd.DataFrame) -> pd.DataFrame:
+    out = canon.copy()
+    if spec is not None:
+        for var in spec.numeric_all:
+            if var in out.columns:
+                out[var] = _numbers(out[var])
+    out.attrs = dict(source.attrs)
+    return out
 
 
 def normalise(domains: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -523,11 +820,7 @@ def normalise(domains: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         clean = _clean(df)
         if spec is not None:
             clean, _ = _canonicalise(clean, spec, "")
-            for var in spec.numeric_all:
-                if var in clean.columns:
-                    clean[var] = _numbers(clean[var])
-        clean.attrs = dict(df.attrs)
-        out[code] = clean
+        out[code] = _typed(clean, spec, df)
     return out
 
 

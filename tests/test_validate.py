@@ -133,14 +133,14 @@ def test_missing_domain_and_non_missing_values(tmp_path):
     assert sorted(find(problems, "value_missing")) == [("ex.csv", 2, "EXSTDTC", ""), ("lb.csv", 1, "LBTESTCD", "")]
 
 
-def test_cross_domain_warnings(tmp_path):
+def test_cross_domain_checks(tmp_path):
     f = base_frames()
-    f["tr"].loc[3, "TRLNKID"] = "T09"  # no such lesion in TU
+    f["tr"].loc[3, "TRLNKID"] = "T09"  # no such lesion in TU: an error, RECIST needs its role from TU
     f["ae"].loc[0, "AEDECOD"] = ""
     problems = check(write_export(tmp_path / "e", f))
     assert [(p.severity, p.rule, p.file, p.row, p.variable, p.value) for p in problems] == [
-        ("warning", "ae_decod_missing", "ae.csv", 1, "AEDECOD", ""),
-        ("warning", "tr_lnkid_unknown", "tr.csv", 4, "TRLNKID", "T09")]
+        ("error", "tr_lnkid_unknown", "tr.csv", 4, "TRLNKID", "T09"),
+        ("warning", "ae_decod_missing", "ae.csv", 1, "AEDECOD", "")]
 
 
 def test_rows_point_into_xpt_and_parquet_too(tmp_path):
