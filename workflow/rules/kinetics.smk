@@ -1,0 +1,88 @@
+# Cellular kinetics, biodistribution and cytokines (SAP §9): ADPC, ADPP, ADCYT, the
+# `kinetics` ARD part, T-NCA, T-BIODIST, T-CYTO, F-PK, F-CYTO and the kinetics text.
+# Without PC in the export the kinetics outputs say "not done" and the run goes on.
+ADAM += ["adpc", "adpp", "adcyt"]
+ARD_PARTS += ["kinetics"]
+TABLES += ["T-NCA", "T-BIODIST", "T-CYTO"]
+FIGURES += ["F-PK", "F-CYTO"]
+TEXTS += ["kinetics", "kinetics-fig-pk", "kinetics-fig-cyto"]
+
+
+rule kinetics_adam:
+    input:
+        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["pc", "ex", "lb", "ae"]),
+        meta=f"{R}/sdtm/ingest.json",
+        adsl=f"{R}/adam/adsl.parquet",
+    output:
+        adpc=f"{R}/adam/adpc.parquet",
+        adpp=f"{R}/adam/adpp.parquet",
+        adcyt=f"{R}/adam/adcyt.parquet",
+    params:
+        cfg=settings("kinetics"),
+    benchmark:
+        f"{R}/logs/bench/kinetics_adam.tsv",
+    script:
+        "../scripts/kinetics_adam.py"
+
+
+rule ard_kinetics:
+    input:
+        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["ex", "tu", "tr", "cm"]),
+        meta=f"{R}/sdtm/ingest.json",
+        adsl=f"{R}/adam/adsl.parquet",
+        adpc=f"{R}/adam/adpc.parquet",
+        adpp=f"{R}/adam/adpp.parquet",
+        adcyt=f"{R}/adam/adcyt.parquet",
+    output:
+        f"{R}/ard/parts/kinetics.parquet",
+    params:
+        cfg=settings("dose_levels", "small_group_n", "kinetics"),
+    benchmark:
+        f"{R}/logs/bench/ard_kinetics.tsv",
+    script:
+        "../scripts/kinetics_ard.py"
+
+
+rule tables_kinetics:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+    output:
+        expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-NCA", "T-BIODIST", "T-CYTO"], ext=TABLE_EXTS),
+    params:
+        cfg=settings("dose_levels", "small_group_n", "kinetics", "car_nk_dose"),
+        out_dir=f"{R}/tables",
+    benchmark:
+        f"{R}/logs/bench/tables_kinetics.tsv",
+    script:
+        "../scripts/kinetics_tables.py"
+
+
+rule figures_kinetics:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+        adpc=f"{R}/adam/adpc.parquet",
+        adcyt=f"{R}/adam/adcyt.parquet",
+    output:
+        expand(f"{R}/figures/{{id}}.{{ext}}", id=["F-PK", "F-CYTO"], ext=["png", "svg"]),
+    params:
+        cfg=settings("dose_levels", "small_group_n", "car_nk_dose"),
+        out_dir=f"{R}/figures",
+    benchmark:
+        f"{R}/logs/bench/figures_kinetics.tsv",
+    script:
+        "../scripts/kinetics_figures.py"
+
+
+rule text_kinetics:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+    output:
+        text=f"{R}/text/kinetics.md",
+        fig_pk=f"{R}/text/kinetics-fig-pk.md",
+        fig_cyto=f"{R}/text/kinetics-fig-cyto.md",
+    params:
+        cfg=settings("dose_levels", "small_group_n"),
+    benchmark:
+        f"{R}/logs/bench/text_kinetics.tsv",
+    script:
+        "../scripts/kinetics_text.py"
