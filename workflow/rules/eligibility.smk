@@ -1,0 +1,64 @@
+# Eligibility audit (SAP §2): the protocol's numeric inclusion/exclusion criteria
+# (versioned metadata, analysis/metadata/eligibility_criteria.csv) checked against the
+# screening data of every treated subject: ADELIG, ARD part, T-ELIG, L-ELIG, text.
+ELIG_CRITERIA = "analysis/metadata/eligibility_criteria.csv"
+ADAM += ["adelig"]
+ARD_PARTS += ["eligibility"]
+TABLES += ["T-ELIG", "L-ELIG"]
+TEXTS += ["eligibility", "eligibility-summary"]
+
+
+rule adelig:
+    input:
+        adsl=f"{R}/adam/adsl.parquet",
+        meta=f"{R}/sdtm/ingest.json",
+        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["ex", "lb", "vs", "qs", "eg", "cv"]),
+        criteria=ELIG_CRITERIA,
+    output:
+        f"{R}/adam/adelig.parquet",
+    log:
+        f"{R}/logs/adelig.log",
+    benchmark:
+        f"{R}/logs/bench/adelig.tsv",
+    script:
+        "../scripts/eligibility_adam.py"
+
+
+rule ard_eligibility:
+    input:
+        adelig=f"{R}/adam/adelig.parquet",
+        criteria=ELIG_CRITERIA,
+    output:
+        f"{R}/ard/parts/eligibility.parquet",
+    benchmark:
+        f"{R}/logs/bench/ard_eligibility.tsv",
+    script:
+        "../scripts/eligibility_ard.py"
+
+
+rule tables_eligibility:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+        adelig=f"{R}/adam/adelig.parquet",
+        criteria=ELIG_CRITERIA,
+    output:
+        expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-ELIG", "L-ELIG"], ext=TABLE_EXTS),
+    params:
+        out_dir=f"{R}/tables",
+    benchmark:
+        f"{R}/logs/bench/tables_eligibility.tsv",
+    script:
+        "../scripts/eligibility_tables.py"
+
+
+rule text_eligibility:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+        criteria=ELIG_CRITERIA,
+    output:
+        text=f"{R}/text/eligibility.md",
+        summary=f"{R}/text/eligibility-summary.md",
+    benchmark:
+        f"{R}/logs/bench/text_eligibility.tsv",
+    script:
+        "../scripts/eligibility_text.py"
