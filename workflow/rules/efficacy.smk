@@ -1,0 +1,80 @@
+# Tumour response and time to event (SAP §6-7): ADRS, ADTR, ADTTE; ARD part
+# `efficacy` (bor, orr, dcr, conc, km, km_curve, km_risk); T-BOR, T-ORR, T-CONC,
+# L-CONC, T-TTE; F-WATERFALL, F-SPIDER, F-SWIMMER, F-KM-PFS, F-KM-OS; text/efficacy.md.
+EFFICACY_TABLES = ["T-BOR", "T-ORR", "T-CONC", "L-CONC", "T-TTE"]
+EFFICACY_FIGURES = ["F-WATERFALL", "F-SPIDER", "F-SWIMMER", "F-KM-PFS", "F-KM-OS"]
+ADAM += ["adrs", "adtr", "adtte"]
+ARD_PARTS += ["efficacy"]
+TABLES += EFFICACY_TABLES
+FIGURES += EFFICACY_FIGURES
+TEXTS += ["efficacy"]
+
+
+rule adam_efficacy:
+    input:
+        adsl=f"{R}/adam/adsl.parquet",
+        meta=f"{R}/sdtm/ingest.json",
+        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["rs", "tu", "tr", "cm"]),
+    output:
+        adrs=f"{R}/adam/adrs.parquet",
+        adtr=f"{R}/adam/adtr.parquet",
+        adtte=f"{R}/adam/adtte.parquet",
+    params:
+        cfg=config,
+    log:
+        f"{R}/logs/adam_efficacy.log",
+    script:
+        "../scripts/efficacy_adam.py"
+
+
+rule ard_efficacy:
+    input:
+        adsl=f"{R}/adam/adsl.parquet",
+        adrs=f"{R}/adam/adrs.parquet",
+        adtte=f"{R}/adam/adtte.parquet",
+    output:
+        f"{R}/ard/parts/efficacy.parquet",
+    params:
+        cfg=config,
+    script:
+        "../scripts/efficacy_ard.py"
+
+
+rule tables_efficacy:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+        adrs=f"{R}/adam/adrs.parquet",
+    output:
+        expand(f"{R}/tables/{{id}}.{{ext}}", id=EFFICACY_TABLES, ext=TABLE_EXTS),
+    params:
+        cfg=config,
+        out_dir=f"{R}/tables",
+    script:
+        "../scripts/efficacy_tables.py"
+
+
+rule figures_efficacy:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+        adsl=f"{R}/adam/adsl.parquet",
+        adrs=f"{R}/adam/adrs.parquet",
+        adtr=f"{R}/adam/adtr.parquet",
+        ex=f"{R}/sdtm/ex.parquet",
+    output:
+        expand(f"{R}/figures/{{id}}.{{ext}}", id=EFFICACY_FIGURES, ext=["png", "svg"]),
+    params:
+        cfg=config,
+        out_dir=f"{R}/figures",
+    script:
+        "../scripts/efficacy_figures.py"
+
+
+rule text_efficacy:
+    input:
+        ard=f"{R}/ard/ard.parquet",
+    output:
+        f"{R}/text/efficacy.md",
+    params:
+        cfg=config,
+    script:
+        "../scripts/efficacy_text.py"
