@@ -6,6 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 from analysis.config import ConfigError, validate_config  # noqa: E402
+from analysis.inprocess import run_script  # noqa: E402,F401
 
 configfile: "config/config.yaml"
 

@@ -27,13 +27,9 @@ GROUP_COLOURS = ["#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2", "#d55e00
 
 
 def save_figure(p, png, svg, width: float, height: float) -> None:
-    """PNG (150 dpi) and SVG, written atomically, without dates."""
-    with atomic_path(png) as tmp:
-        p.save(tmp, format="png", dpi=150, width=width, height=height, units="in", verbose=False,
-               metadata={"Software": None})
-    with atomic_path(svg) as tmp:
-        p.save(tmp, format="svg", dpi=150, width=width, height=height, units="in", verbose=False,
-               metadata={"Date": None})
+    """PNG (150 dpi) and SVG, written atomically, without dates (analysis.figures)."""
+    from analysis.figures import save_plot
+    save_plot(p, png, svg, width, height)
 
 
 def _base_theme():

@@ -230,18 +230,9 @@ def _theme(base_size: float = 10):
 
 
 def save_figure(plot, png: Path | str, svg: Path | str, width: float, height: float) -> None:
-    """PNG (150 dpi) and SVG, deterministic (no dates, constant SVG hash salt)."""
-    import matplotlib
-    from plotnine import theme
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "nkg2d-interim"
-    fig = (plot + theme(figure_size=(width, height))).draw()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None})
-    with atomic_path(svg) as tmp:
-        fig.savefig(tmp, format="svg", metadata={"Date": None})
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    """PNG (150 dpi) and SVG, deterministic (analysis.figures)."""
+    from analysis.figures import save_plot
+    save_plot(plot, png, svg, width, height)
 
 
 def placeholder_figure(text: str, png, svg) -> None:

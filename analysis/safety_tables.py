@@ -391,17 +391,8 @@ def safety_paragraph(ard: ARD, cfg: dict) -> str:
 # --------------------------------------------------------------------------- figures
 
 def _save(plot, png, svg) -> None:
-    import matplotlib
-
-    from analysis.atomic import atomic_path
-    matplotlib.rcParams["svg.hashsalt"] = "nct07021534"
-    fig = plot.draw()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None})
-    with atomic_path(svg) as tmp:
-        fig.savefig(tmp, format="svg", metadata={"Date": None})
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    from analysis.figures import save_plot
+    save_plot(plot, png, svg)
 
 
 def figure_esc_data(ard: ARD) -> pd.DataFrame:

@@ -15,5 +15,5 @@ rule adsl:
         mem_mb=lambda wc, input: max(1000, int(8 * input.size_mb)),
     benchmark:
         f"{R}/logs/bench/adsl.tsv",
-    script:
-        "../scripts/adsl.py"
+    run:
+        run_script("adsl", input, output, params, wildcards, threads, log)

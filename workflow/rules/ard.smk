@@ -8,5 +8,5 @@ rule ard:
         csv=f"{R}/ard/ard.csv",
     benchmark:
         f"{R}/logs/bench/ard.tsv",
-    script:
-        "../scripts/ard_combine.py"
+    run:
+        run_script("ard_combine", input, output, params, wildcards, threads, log)

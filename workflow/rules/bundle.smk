@@ -19,5 +19,5 @@ rule bundle:
         mem_mb=1000,
     benchmark:
         f"{R}/logs/bench/bundle.tsv",
-    script:
-        "../scripts/bundle.py"
+    run:
+        run_script("bundle", input, output, params, wildcards, threads, log)

@@ -11,5 +11,5 @@ if config["data"]["source"] == "demo":
             cut=CUT,
         log:
             "logs/demo_export.log",
-        script:
-            "../scripts/demo_export.py"
+        run:
+            run_script("demo_export", input, output, params, wildcards, threads, log)

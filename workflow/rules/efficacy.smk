@@ -23,8 +23,8 @@ rule adam_efficacy:
         cfg=config,
     log:
         f"{R}/logs/adam_efficacy.log",
-    script:
-        "../scripts/efficacy_adam.py"
+    run:
+        run_script("efficacy_adam", input, output, params, wildcards, threads, log)
 
 
 rule ard_efficacy:
@@ -36,8 +36,8 @@ rule ard_efficacy:
         f"{R}/ard/parts/efficacy.parquet",
     params:
         cfg=config,
-    script:
-        "../scripts/efficacy_ard.py"
+    run:
+        run_script("efficacy_ard", input, output, params, wildcards, threads, log)
 
 
 rule tables_efficacy:
@@ -49,8 +49,8 @@ rule tables_efficacy:
     params:
         cfg=config,
         out_dir=f"{R}/tables",
-    script:
-        "../scripts/efficacy_tables.py"
+    run:
+        run_script("efficacy_tables", input, output, params, wildcards, threads, log)
 
 
 rule figures_efficacy:
@@ -65,8 +65,8 @@ rule figures_efficacy:
     params:
         cfg=config,
         out_dir=f"{R}/figures",
-    script:
-        "../scripts/efficacy_figures.py"
+    run:
+        run_script("efficacy_figures", input, output, params, wildcards, threads, log)
 
 
 rule text_efficacy:
@@ -76,5 +76,5 @@ rule text_efficacy:
         f"{R}/text/efficacy.md",
     params:
         cfg=config,
-    script:
-        "../scripts/efficacy_text.py"
+    run:
+        run_script("efficacy_text", input, output, params, wildcards, threads, log)

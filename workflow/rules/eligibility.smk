@@ -20,8 +20,8 @@ rule adelig:
         f"{R}/logs/adelig.log",
     benchmark:
         f"{R}/logs/bench/adelig.tsv",
-    script:
-        "../scripts/eligibility_adam.py"
+    run:
+        run_script("eligibility_adam", input, output, params, wildcards, threads, log)
 
 
 rule ard_eligibility:
@@ -32,8 +32,8 @@ rule ard_eligibility:
         f"{R}/ard/parts/eligibility.parquet",
     benchmark:
         f"{R}/logs/bench/ard_eligibility.tsv",
-    script:
-        "../scripts/eligibility_ard.py"
+    run:
+        run_script("eligibility_ard", input, output, params, wildcards, threads, log)
 
 
 rule tables_eligibility:
@@ -47,8 +47,8 @@ rule tables_eligibility:
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/tables_eligibility.tsv",
-    script:
-        "../scripts/eligibility_tables.py"
+    run:
+        run_script("eligibility_tables", input, output, params, wildcards, threads, log)
 
 
 rule text_eligibility:
@@ -60,5 +60,5 @@ rule text_eligibility:
         summary=f"{R}/text/eligibility-summary.md",
     benchmark:
         f"{R}/logs/bench/text_eligibility.tsv",
-    script:
-        "../scripts/eligibility_text.py"
+    run:
+        run_script("eligibility_text", input, output, params, wildcards, threads, log)

@@ -29,5 +29,5 @@ rule ingest:
         mem_mb=lambda wc, input: max(1000, int(12 * input.size_mb)),
     benchmark:
         f"{R}/logs/bench/ingest.tsv",
-    script:
-        "../scripts/ingest.py"
+    run:
+        run_script("ingest", input, output, params, wildcards, threads, log)

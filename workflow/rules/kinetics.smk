@@ -21,8 +21,8 @@ rule kinetics_adam:
         cfg=settings("kinetics"),
     benchmark:
         f"{R}/logs/bench/kinetics_adam.tsv",
-    script:
-        "../scripts/kinetics_adam.py"
+    run:
+        run_script("kinetics_adam", input, output, params, wildcards, threads, log)
 
 
 rule ard_kinetics:
@@ -39,8 +39,8 @@ rule ard_kinetics:
         cfg=settings("dose_levels", "small_group_n", "kinetics"),
     benchmark:
         f"{R}/logs/bench/ard_kinetics.tsv",
-    script:
-        "../scripts/kinetics_ard.py"
+    run:
+        run_script("kinetics_ard", input, output, params, wildcards, threads, log)
 
 
 rule tables_kinetics:
@@ -53,8 +53,8 @@ rule tables_kinetics:
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/tables_kinetics.tsv",
-    script:
-        "../scripts/kinetics_tables.py"
+    run:
+        run_script("kinetics_tables", input, output, params, wildcards, threads, log)
 
 
 rule figures_kinetics:
@@ -69,8 +69,8 @@ rule figures_kinetics:
         out_dir=f"{R}/figures",
     benchmark:
         f"{R}/logs/bench/figures_kinetics.tsv",
-    script:
-        "../scripts/kinetics_figures.py"
+    run:
+        run_script("kinetics_figures", input, output, params, wildcards, threads, log)
 
 
 rule text_kinetics:
@@ -84,5 +84,5 @@ rule text_kinetics:
         cfg=settings("dose_levels", "small_group_n"),
     benchmark:
         f"{R}/logs/bench/text_kinetics.tsv",
-    script:
-        "../scripts/kinetics_text.py"
+    run:
+        run_script("kinetics_text", input, output, params, wildcards, threads, log)

@@ -16,5 +16,5 @@ rule manifest:
         results_dir=R,
     benchmark:
         f"{R}/logs/bench/manifest.tsv",
-    script:
-        "../scripts/manifest.py"
+    run:
+        run_script("manifest", input, output, params, wildcards, threads, log)

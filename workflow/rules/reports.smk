@@ -28,5 +28,5 @@ rule render_report:
         mem_mb=1500,
     benchmark:
         f"{R}/logs/bench/render_report-{{doc}}-{{fmt}}.tsv",
-    script:
-        "../scripts/render_report.py"
+    run:
+        run_script("render_report", input, output, params, wildcards, threads, log)

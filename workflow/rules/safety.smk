@@ -28,8 +28,8 @@ rule adae:
         f"{R}/logs/adae.log",
     benchmark:
         f"{R}/logs/bench/adae.tsv",
-    script:
-        "../scripts/safety_adae.py"
+    run:
+        run_script("safety_adae", input, output, params, wildcards, threads, log)
 
 
 rule adlb:
@@ -46,8 +46,8 @@ rule adlb:
         f"{R}/logs/adlb.log",
     benchmark:
         f"{R}/logs/bench/adlb.tsv",
-    script:
-        "../scripts/safety_adlb.py"
+    run:
+        run_script("safety_adlb", input, output, params, wildcards, threads, log)
 
 
 rule ard_escalation:
@@ -60,8 +60,8 @@ rule ard_escalation:
         cfg=config,
     benchmark:
         f"{R}/logs/bench/ard_escalation.tsv",
-    script:
-        "../scripts/safety_ard_escalation.py"
+    run:
+        run_script("safety_ard_escalation", input, output, params, wildcards, threads, log)
 
 
 rule ard_safety:
@@ -76,8 +76,8 @@ rule ard_safety:
         cfg=config,
     benchmark:
         f"{R}/logs/bench/ard_safety.tsv",
-    script:
-        "../scripts/safety_ard.py"
+    run:
+        run_script("safety_ard", input, output, params, wildcards, threads, log)
 
 
 rule tables_safety:
@@ -94,8 +94,8 @@ rule tables_safety:
         fig_dir=f"{R}/figures",
     benchmark:
         f"{R}/logs/bench/tables_safety.tsv",
-    script:
-        "../scripts/safety_tables.py"
+    run:
+        run_script("safety_tables", input, output, params, wildcards, threads, log)
 
 
 rule listings_safety:
@@ -110,5 +110,5 @@ rule listings_safety:
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/listings_safety.tsv",
-    script:
-        "../scripts/safety_listings.py"
+    run:
+        run_script("safety_listings", input, output, params, wildcards, threads, log)

@@ -17,8 +17,8 @@ rule ard_sets:
         levels=list(config["dose_levels"]),
     benchmark:
         f"{R}/logs/bench/ard_sets.tsv",
-    script:
-        "../scripts/ard_sets.py"
+    run:
+        run_script("ard_sets", input, output, params, wildcards, threads, log)
 
 
 rule tables_sets:
@@ -31,8 +31,8 @@ rule tables_sets:
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/tables_sets.tsv",
-    script:
-        "../scripts/tables_sets.py"
+    run:
+        run_script("tables_sets", input, output, params, wildcards, threads, log)
 
 
 rule report_text:
@@ -45,5 +45,5 @@ rule report_text:
         cfg=settings("study", "data_cut", "dose_levels", "reports"),
     benchmark:
         f"{R}/logs/bench/report_text.tsv",
-    script:
-        "../scripts/report_text.py"
+    run:
+        run_script("report_text", input, output, params, wildcards, threads, log)
