@@ -84,18 +84,25 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 def ingest(export_dir: Path | str, cut, out_dir: Path | str, *, dose_levels: dict[str, float] | None = None,
-           dose_tolerance: float = 0.05) -> dict:
+           dose_tolerance: float = 0.05, existing_bundle: Path | str | None = None,
+           allow_overwrite: bool = False) -> dict:
     """Ingest one export for the data cut ``cut`` (date or ``YYYY-MM-DD``) into ``out_dir``
     (``results/<cut>``). Returns the content of ``sdtm/ingest.json``. Raises
     ``ValidationFailed`` when the export breaks the contract (the report is written first).
     ``dose_levels`` / ``dose_tolerance``: the ``dose_levels`` and ``dose_match_tolerance``
     settings; when given, every CAR-T infusion must be at one of these levels (checked here, so
-    that ADSL never meets a dose it cannot place)."""
+    that ADSL never meets a dose it cannot place).
+    ``existing_bundle``: a finished ethics-amendment bundle of this cut; if it was built from
+    other input data, ``BundleRefused`` is raised before anything is written, unless
+    ``allow_overwrite``."""
     cut_day = as_cut_date(cut)
     out_dir = Path(out_dir)
     report_dir = out_dir / "validation"
 
     domains, problems, files = read_export(export_dir)
+    if existing_bundle is not None:
+        from analysis.bundle import check_overwrite
+        check_overwrite(existing_bundle, [{"file": n, "sha256": h} for n, h in files.items()], allow_overwrite)
     folded = {code: list(df.attrs.get("supp_qnams", [])) for code, df in domains.items()}
     found, typed = validate_and_normalise(domains, files, dose_levels=dose_levels, dose_tolerance=dose_tolerance)
     problems = problems + found

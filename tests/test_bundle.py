@@ -79,3 +79,24 @@ def test_finished_bundle_not_overwritten_by_different_input(bundle):
     with pytest.raises(BundleRefused, match=rf"{changed[0]['file']} \(changed\).*allow_overwrite"):
         check_overwrite(bundle, changed, allow=False)
     check_overwrite(bundle, changed, allow=True)           # explicit setting
+
+
+def test_ingest_refuses_to_replace_a_bundle_built_from_other_data(demo_run, tmp_path):
+    from analysis.ingest import ingest
+
+    work, res = demo_run
+    export = tmp_path / "export"
+    shutil.copytree(work / "data" / "demo", export)
+    out = tmp_path / "results" / CUT
+    (out / "bundle").mkdir(parents=True)
+    zipped = out / "bundle" / f"ethics-amendment-{CUT}.zip"
+    shutil.copy2(res / "bundle" / zipped.name, zipped)
+    ingest(export, CUT, out, existing_bundle=zipped)                   # same data: goes on
+    with open(export / "ae.csv", "a", encoding="utf-8") as f:         # one changed byte
+        f.write("\n")
+    shutil.rmtree(out / "sdtm")
+    with pytest.raises(BundleRefused, match=r"ae\.csv \(changed\)"):
+        ingest(export, CUT, out, existing_bundle=zipped)
+    assert not (out / "sdtm").exists()                                  # nothing written
+    ingest(export, CUT, out, existing_bundle=zipped, allow_overwrite=True)
+    assert (out / "sdtm" / "ingest.json").exists()

@@ -22,6 +22,9 @@ rule ingest:
         # every CAR-T infusion must be at a configured level: checked at validation, before ADSL
         dose_levels=config["dose_levels"],
         dose_tolerance=config.get("dose_match_tolerance", 0.05),
+        # a finished bundle of this cut is not replaced by a run on other input data
+        bundle=f"{R}/bundle/ethics-amendment-{CUT}.zip",
+        allow_overwrite=config.get("bundle", {}).get("allow_overwrite", False),
     log:
         f"{R}/logs/ingest.log",
     threads: 1
