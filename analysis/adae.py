@@ -121,7 +121,9 @@ def _crs_management(a: pd.DataFrame, cm: pd.DataFrame | None, cut: pd.Timestamp,
     if cm is None or not len(cm) or not event.any():
         return out
     c = cm[_upper(cm["CMCAT"]) == "CRS MANAGEMENT"].copy()
-    c["_dec"] = _upper(c["CMDECOD"]).fillna(_upper(c["CMTRT"]))
+    c["_dec"] = _upper(c["CMDECOD"])
+    if "CMTRT" in c.columns:  # verbatim text is dropped at ingestion; kept only by direct callers
+        c["_dec"] = c["_dec"].fillna(_upper(c["CMTRT"]))
     c["_st"], _ = dates.impute_dtc(c["CMSTDTC"], how="first")
     c["_en"], _ = dates.impute_dtc(c["CMENDTC"], how="last", cap=cut)
     c["_en"] = c["_en"].fillna(cut)

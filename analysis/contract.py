@@ -146,6 +146,11 @@ class DomainSpec:
         return tuple(t for t in self.terms if t.variable == variable)
 
 
+# Verbatim free text, typed at the site, that may hold anything (a name, a phone number):
+# validated, then dropped at ingestion. The analyses use the coded terms (AEDECOD, CMDECOD).
+VERBATIM_TEXT: dict[str, tuple[str, ...]] = {"AE": ("AETERM",), "CM": ("CMTRT",)}
+
+
 def common_variables(code: str) -> tuple[str, ...]:
     """SDTM identifier and timing variables kept in every domain except DM (not identifying)."""
     return (

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.atomic import atomic_path, write_text
-from analysis.contract import DOMAINS, DomainSpec
+from analysis.contract import DOMAINS, VERBATIM_TEXT, DomainSpec
 from analysis.datacut import apply_data_cut, as_cut_date
 from analysis.io import ROW_COL, Problem, read_export
 from analysis.validate import format_problems, validate_and_normalise, write_validation_report
@@ -58,10 +58,11 @@ def sdtm_frame(df: pd.DataFrame | None, spec: DomainSpec, folded: list[str] | tu
     if df is None:
         df = pd.DataFrame(index=pd.RangeIndex(0))
     present = [c for c in df.columns if c != ROW_COL]
-    keep = spec.allowed_columns(present, frozenset(folded))
+    verbatim = set(VERBATIM_TEXT.get(spec.code, ()))
+    keep = [c for c in spec.allowed_columns(present, frozenset(folded)) if c not in verbatim]
     dropped = [c for c in present if c not in keep]
-    added = [c for c in spec.columns if c not in present]
-    order = list(spec.columns) + [c for c in keep if c not in spec.columns]
+    added = [c for c in spec.columns if c not in present and c not in verbatim]
+    order = [c for c in spec.columns if c not in verbatim] + [c for c in keep if c not in spec.columns]
     lead = [c for c in ("STUDYID", "DOMAIN", "USUBJID") if c in order]
     order = lead + [c for c in order if c not in lead]
     numeric = set(spec.numeric_all)

@@ -159,7 +159,9 @@ def ard_teae_terms(adsl: pd.DataFrame, adae: pd.DataFrame, levels: list[str], an
     if related_only:
         te = te[te["RELFL"].eq("Y")]
     te["AEBODSYS"] = te["AEBODSYS"].fillna("Not coded")
-    te["AEDECOD"] = te["AEDECOD"].fillna(te["AETERM"]).fillna("Not coded")
+    if "AETERM" in te.columns:
+        te["AEDECOD"] = te["AEDECOD"].fillna(te["AETERM"])
+    te["AEDECOD"] = te["AEDECOD"].fillna("Not coded")
     te["_g3"] = te["ATOXGRN"].fillna(0) >= 3
     soc_of = te.groupby("AEDECOD")["AEBODSYS"].first()
     recs = []

@@ -45,7 +45,7 @@ def _ae_rows(a: pd.DataFrame) -> list[list[str]]:
         rel = "Y" if r.RELFL == "Y" else "N"
         if r.RELFL == "Y" and not pd.isna(r.AERELPRD):
             rel += f" ({r.AERELPRD})"
-        out.append([short_id(r.USUBJID), _lvl(r.DOSELVL), str(r.AEDECOD if not pd.isna(r.AEDECOD) else r.AETERM),
+        out.append([short_id(r.USUBJID), _lvl(r.DOSELVL), str(r.AEDECOD if not pd.isna(r.AEDECOD) else getattr(r, "AETERM", "Not coded")),
                      _n(r.ATOXGRN), _d(r.ASTDT, r.ASTDTF), _n(r.ASTDY), _d(r.AENDT, r.AENDTF) if not
                      pd.isna(r.AEENDTC) else "ongoing", str(r.AESER or ""), rel, r.DLTFL, r.TRTEMFL,
                      str(r.AEOUT or "").lower()])

@@ -96,7 +96,12 @@ def _plant_canaries(export):
     dm.to_csv(export / "dm.csv", index=False)
     ae = pd.read_csv(export / "ae.csv", dtype=str, keep_default_na=False)
     ae["AECONTACT"] = CANARIES["extra"]          # a column the contract does not know
+    # Free text typed at the site: the verbatim AE term and medication name.
+    ae.loc[ae.index[:3], "AETERM"] = ae.loc[ae.index[:3], "AETERM"] + f" (told {CANARIES['name']}, {CANARIES['phone']})"
     ae.to_csv(export / "ae.csv", index=False)
+    cm = pd.read_csv(export / "cm.csv", dtype=str, keep_default_na=False)
+    cm.loc[cm.index[:2], "CMTRT"] = f"brought by {CANARIES['name']} born {CANARIES['birth']}"
+    cm.to_csv(export / "cm.csv", index=False)
     supp = pd.read_csv(export / "suppdm.csv", dtype=str, keep_default_na=False)
     extra = supp.drop_duplicates("USUBJID").copy()
     extra["QNAM"], extra["QLABEL"], extra["QVAL"] = "NOKNAME", "Next of kin", CANARIES["name"]
