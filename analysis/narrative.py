@@ -69,3 +69,84 @@ def report_metadata(cfg: dict, version: str | None = None) -> dict:
         "report_version": version or cfg.get("reports", {}).get("version", ""),
         "confidentiality": "Confidential",
     }
+
+
+# --------------------------------------------------------------------------- executive summary
+
+MONTH = 30.4375
+
+
+def _months(days: str) -> str:
+    return "NE" if days in ("", None) else f"{float(days) / MONTH:.1f}"
+
+
+def _pct(x: str) -> str:
+    return f"{100 * float(x):.1f}"
+
+
+def _prop(ard: ARD, analysis: str, variable: str, group="overall", level="overall") -> str:
+    g = lambda s: ard.get(analysis, variable, s, group, level)  # noqa: E731
+    if g("n") in ("", "0"):
+        return "not estimable (no subject in the denominator)"
+    return (f"{g('n_resp')}/{g('n')} ({_pct(g('estimate'))}%; 95% CI {_pct(g('lcl'))}–{_pct(g('ucl'))}%, "
+            f"Clopper–Pearson)")
+
+
+def _median(ard: ARD, param: str) -> str:
+    g = lambda s: ard.get("km", param, s)  # noqa: E731
+    med = g("median")
+    if med == "":
+        return "not reached"
+    return (f"{_months(med)} months (95% CI {_months(g('median_lcl'))}–{_months(g('median_ucl'))}; "
+            f"Brookmeyer–Crowley, log-log)")
+
+
+def executive_summary(ard: ARD, cfg: dict) -> str:
+    """Key results of the interim analysis, each read from the ARD (SAP §10). A result
+    whose analysis is absent from the ARD is said to be not available, never invented."""
+    bullets = []
+    n = {s: ard.int("sets", s, "n") for s in ("ENROLLED", "SAFETY", "CART", "DLTEVAL", "EFFEVAL", "KINETICS")}
+    bullets.append(f"**Analysis sets** (data cut {long_date(cfg['data_cut'])}): enrolled {n['ENROLLED']}, "
+                   f"safety {n['SAFETY']}, CAR-T {n['CART']}, DLT-evaluable {n['DLTEVAL']}, "
+                   f"efficacy-evaluable {n['EFFEVAL']}, kinetics {n['KINETICS']}.")
+    try:
+        per = []
+        for lvl in cfg["dose_levels"]:
+            try:
+                ev = ard.get("dlt", "DLT", "n_evaluable", "DOSELVL", lvl)
+            except KeyError:
+                continue
+            if ev not in ("", "0"):
+                per.append(f"{lvl} {ard.get('dlt', 'DLT', 'n_dlt', 'DOSELVL', lvl)}/{ev}")
+        mtd = ard.get("escalation", "MTD", "level") or "not determined"
+        rp2d = ard.get("escalation", "RP2D", "level") or "not declared"
+        high = ard.get("escalation", "HIGHEST_TESTED", "level")
+        bullets.append(
+            f"**Dose escalation:** {ard.get('dlt', 'DLT', 'n_dlt')} DLT(s) among "
+            f"{ard.get('dlt', 'DLT', 'n_evaluable')} DLT-evaluable subjects ({', '.join(per)}); "
+            f"MTD {mtd.lower() if mtd == 'NOT REACHED' else mtd}; highest level tested {high}; RP2D {rp2d}.")
+    except KeyError:
+        bullets.append("**Dose escalation:** not available in this run.")
+    try:
+        N = ard.int("teae_ovr", "N", "n")
+        g = lambda v: ard.int("teae_ovr", v, "n")  # noqa: E731
+        pc = lambda k: f"{k} ({100 * k / N:.1f}%)" if N else str(k)  # noqa: E731
+        worst = [ard.int("crs", "CRS", f"n_g{k}") for k in (3, 4, 5)]
+        bullets.append(
+            f"**Safety** (safety set, N = {N}): grade ≥3 TEAE in {pc(g('G3'))} subjects, serious TEAE in "
+            f"{pc(g('SER'))}; cytokine release syndrome in {pc(g('CRS'))} (grade ≥3 in {sum(worst)}), "
+            f"ICANS in {pc(g('ICANS'))}; TEAE leading to death in {pc(g('DEATH'))}.")
+    except KeyError:
+        bullets.append("**Safety:** not available in this run.")
+    try:
+        bullets.append(f"**Response** (efficacy-evaluable set): confirmed ORR {_prop(ard, 'orr', 'CBOR')}; "
+                       f"DCR {_prop(ard, 'dcr', 'CBOR')}.")
+    except KeyError:
+        bullets.append("**Response:** not available in this run.")
+    try:
+        bullets.append(f"**Survival:** median PFS {_median(ard, 'PFS')}; median OS {_median(ard, 'OS')}.")
+    except KeyError:
+        bullets.append("**Survival:** not available in this run.")
+    bullets.append("All p-values and subgroup results are descriptive and exploratory; nothing is adjusted "
+                   "for multiplicity.")
+    return "\n".join(f"- {b}" for b in bullets) + "\n"

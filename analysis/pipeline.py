@@ -58,9 +58,11 @@ def build_tables_sets(ard_path, out_dir, cfg: dict) -> None:
         tables.write_table(t, out_dir)
 
 
-def build_report_text(ard_path, summary_out, metadata_out, cfg: dict) -> None:
+def build_report_text(ard_path, summary_out, metadata_out, cfg: dict, executive_out=None) -> None:
     a = ardmod.ARD.read(ard_path)
     write_text(summary_out, narrative.summary_paragraph(a, cfg))
+    if executive_out is not None:
+        write_text(executive_out, narrative.executive_summary(a, cfg))
     write_text(metadata_out, yaml.safe_dump(narrative.report_metadata(cfg), sort_keys=True, allow_unicode=True))
 
 

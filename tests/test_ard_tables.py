@@ -107,3 +107,32 @@ def test_data_cut_exclusions_are_counted_in_the_summary(ard, cfg):
     assert a.get("datacut", "QS", "absent") == "Y"
     text = summary_paragraph(a, cfg)
     assert "3 records dated after the data cut were excluded before any derivation (AE 1, LB 2)." in text
+
+
+def test_executive_summary_reads_every_number_from_the_ard(ard, cfg):
+    from analysis.narrative import executive_summary
+
+    extra = []
+    extra += A.rows("dlt", "overall", "overall", "DLT", "", {"n_dlt": 1, "n_evaluable": 2})
+    extra += A.rows("dlt", "DOSELVL", "DL2", "DLT", "", {"n_dlt": 1, "n_evaluable": 2})
+    extra += A.rows("escalation", "overall", "overall", "MTD", "", {"level": "NOT REACHED"})
+    extra += A.rows("escalation", "overall", "overall", "RP2D", "", {"level": "DL2"})
+    extra += A.rows("escalation", "overall", "overall", "HIGHEST_TESTED", "", {"level": "DL3"})
+    extra += A.rows("teae_ovr", "overall", "overall", "N", "", {"n": 4})
+    for v, k in {"G3": 2, "SER": 1, "CRS": 3, "ICANS": 0, "DEATH": 0}.items():
+        extra += A.rows("teae_ovr", "overall", "overall", v, "", {"n": k})
+    extra += A.rows("crs", "overall", "overall", "CRS", "", {"n_g3": 1, "n_g4": 0, "n_g5": 0})
+    extra += A.rows("orr", "overall", "overall", "CBOR", "", {"n_resp": 1, "n": 2, "estimate": 0.5,
+                                                              "lcl": 0.0125791, "ucl": 0.9874209})
+    extra += A.rows("dcr", "overall", "overall", "CBOR", "", {"n_resp": 2, "n": 2, "estimate": 1.0,
+                                                              "lcl": 0.1581139, "ucl": 1.0})
+    extra += A.rows("km", "overall", "overall", "PFS", "", {"median": 121.75, "median_lcl": 60.875, "median_ucl": None})
+    extra += A.rows("km", "overall", "overall", "OS", "", {"median": None})
+    text = executive_summary(A.ARD(A.combine([ard, A.frame(extra)])), cfg)
+    assert "1 DLT(s) among 2 DLT-evaluable subjects (DL2 1/2); MTD not reached; highest level tested DL3; RP2D DL2." in text
+    assert "grade ≥3 TEAE in 2 (50.0%) subjects" in text and "grade ≥3 in 1" in text
+    assert "confirmed ORR 1/2 (50.0%; 95% CI 1.3–98.7%, Clopper–Pearson)" in text
+    assert "DCR 2/2 (100.0%; 95% CI 15.8–100.0%" in text
+    assert "median PFS 4.0 months (95% CI 2.0–NE; Brookmeyer–Crowley, log-log); median OS not reached" in text
+    # Without the stage results, the summary says so instead of inventing numbers.
+    assert "**Safety:** not available in this run." in executive_summary(A.ARD(ard), cfg)

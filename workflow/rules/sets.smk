@@ -1,7 +1,7 @@
 # Analysis sets and disposition (SAP §2): ARD parts, T-SETS, T-DISP, the summary text.
 ARD_PARTS += ["sets", "disp", "datacut"]
 TABLES += ["T-SETS", "T-DISP"]
-TEXTS += ["summary"]
+TEXTS += ["summary", "executive-summary"]
 
 
 rule ard_sets:
@@ -40,6 +40,7 @@ rule report_text:
         ard=f"{R}/ard/ard.parquet",
     output:
         summary=f"{R}/text/summary.md",
+        executive=f"{R}/text/executive-summary.md",
         metadata=f"{R}/text/metadata.yml",
     params:
         cfg=settings("study", "data_cut", "dose_levels", "reports"),
