@@ -30,7 +30,7 @@ EXPORT = config["data"]["export_dir"]
 FORMATS = config["reports"]["formats"]
 DOMAINS = ["dm", "ex", "ae", "lb", "tu", "tr", "rs", "ds",
            "mi", "pc", "cm", "ss", "vs", "qs", "eg", "cv"]
-REPORTS = ["interim-report"]
+REPORTS = ["interim-report", "phase-ib-readiness"]
 
 # Each stage file appends what it produces; the ARD, report and manifest rules,
 # included last, collect them.
@@ -49,6 +49,7 @@ include: "workflow/rules/sets.smk"
 include: "workflow/rules/eligibility.smk"
 include: "workflow/rules/safety.smk"
 include: "workflow/rules/efficacy.smk"
+include: "workflow/rules/subgroups.smk"
 include: "workflow/rules/kinetics.smk"
 include: "workflow/rules/ard.smk"
 include: "workflow/rules/reports.smk"

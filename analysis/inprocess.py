@@ -19,6 +19,33 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "workflow" / "scripts"
 figures_lock = threading.RLock()
+_preload_lock = threading.Lock()
+_preloaded = False
+# Imported once, in one thread, before the first job runs: two threads importing the
+# same package for the first time can see it half-initialised ("partially initialized
+# module"). A dry run or a rerun with nothing to do never pays for this.
+PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "scipy.stats", "statsmodels.api", "lifelines",
+           "matplotlib", "plotnine", "great_tables", "polars", "rtflite", "yaml", "jsonschema",
+           "pyreadstat", "pandera")
+
+
+def preload() -> None:
+    """Import the stack and every module of the package, once per process."""
+    global _preloaded
+    with _preload_lock:
+        if _preloaded:
+            return
+        import importlib
+        import pkgutil
+
+        import matplotlib
+        matplotlib.use("Agg")
+        for name in PRELOAD:
+            importlib.import_module(name)
+        import analysis
+        for mod in sorted(m.name for m in pkgutil.iter_modules(analysis.__path__)):
+            importlib.import_module(f"analysis.{mod}")
+        _preloaded = True
 
 
 class ScriptFailed(RuntimeError):
@@ -26,6 +53,7 @@ class ScriptFailed(RuntimeError):
 
 
 def run_script(name: str, input, output, params, wildcards, threads=1, log=None, resources=None) -> None:
+    preload()
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))
     snakemake = SimpleNamespace(input=input, output=output, params=params, wildcards=wildcards,

@@ -3,6 +3,7 @@ with every network request blocked: it loads without console errors, every image
 loaded, the output IDs are present and every table-of-contents link resolves."""
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ if CHROMIUM is None and os.environ.get("CI"):
     raise RuntimeError("CI must run the browser tests: Debian's chromium is not installed")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
 
+ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -61,9 +63,13 @@ def test_every_image_loaded(page_report):
 def test_output_ids_present(page_report, demo_run):
     import re
     _, res = demo_run
-    ids = sorted(p.stem for p in (res / "tables").glob("*.md"))
-    ids += sorted(p.stem for p in (res / "figures").glob("*.png"))
-    assert ids
+    # Every table and figure the interim report (with its sections) includes.
+    sources = [ROOT / "reports" / "interim-report.qmd", *sorted((ROOT / "reports" / "_sections").glob("*.qmd"))]
+    text_src = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    ids = sorted(set(re.findall(r"_generated/tables/([A-Z0-9-]+)\.md", text_src)))
+    ids += sorted(set(re.findall(r"_generated/figures/([A-Z0-9-]+)\.png", text_src)))
+    assert len(ids) > 20
+    assert all((res / "tables" / f"{i}.md").exists() or (res / "figures" / f"{i}.png").exists() for i in ids)
     text = page_report["info"]["text"]
     missing = [i for i in ids if i not in text]
     assert missing == []
