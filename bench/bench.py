@@ -118,7 +118,9 @@ def bench_incremental(tmp: Path, reps: int, template: Path) -> dict:
     """(c) one AE record changed, (d) one report setting changed."""
     work = copy_repo(tmp / "incr")
     export = export_copy(template, tmp)
-    (work / "real.yaml").write_text(yaml.safe_dump({"data": {"source": "export", "export_dir": str(export)}}))
+    # The export changes on purpose: allow the bundle of this cut to be replaced.
+    (work / "real.yaml").write_text(yaml.safe_dump({"data": {"source": "export", "export_dir": str(export)},
+                                                    "bundle": {"allow_overwrite": True}}))
     snakemake(work, "--configfile", "real.yaml")
     ae_times, ae_jobs = [], []
     for k in range(reps):
