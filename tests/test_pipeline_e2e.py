@@ -118,3 +118,32 @@ def test_rerun_has_nothing_to_do(run):
     proc = subprocess.run([str(SNAKEMAKE), "-n"], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_pdf_text_carries_key_numbers_of_the_ard(run):
+    """The PDF (extracted with pdftotext) states the ARD's key results."""
+    import shutil as _sh
+    from analysis.ard import ARD
+
+    _, res = run
+    assert _sh.which("pdftotext"), "poppler-utils (pdftotext) is needed; .ci/run installs it"
+    text = subprocess.run(["pdftotext", "-layout", str(res / "reports/interim-report.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    a = ARD.read(res / "ard/ard.parquet")
+    n_resp, n = a.get("orr", "CBOR", "n_resp"), a.get("orr", "CBOR", "n")
+    pct = f"{100 * float(a.get('orr', 'CBOR', 'estimate')):.1f}%"
+    assert f"confirmed ORR {n_resp}/{n} ({pct}" in flat
+    assert f"safety {a.get('sets', 'SAFETY', 'n')}," in flat
+    assert f"highest level tested {a.get('escalation', 'HIGHEST_TESTED', 'level')}" in flat
+    assert "Data cut 2026-10-31" in flat and "Confidential" in flat
+    for oid in ("T-SETS", "T-DLT", "T-TEAE-SOCPT", "T-ORR", "T-TTE", "T-SUBGRP", "T-NCA", "T-ELIG"):
+        assert oid in flat, oid
+
+
+def test_both_documents_have_real_tables_in_docx(run):
+    _, res = run
+    for doc in ("interim-report", "phase-ib-readiness"):
+        with zipfile.ZipFile(res / f"reports/{doc}.docx") as z:
+            xml = z.read("word/document.xml").decode("utf-8")
+        assert xml.count("<w:tbl>") >= 3, doc
