@@ -25,6 +25,11 @@ def settings(*keys):
     return {k: config[k] for k in keys if k in config}
 
 
+# Every analysis setting, without the data source, report and bundle settings: a rule
+# that reads many keys gets this, so a report setting does not rerun the analyses.
+ANALYSIS_SETTINGS = settings(*[k for k in config if k not in ("data", "reports", "bundle")])
+
+
 R = f"results/{CUT}"
 EXPORT = config["data"]["export_dir"]
 FORMATS = config["reports"]["formats"]

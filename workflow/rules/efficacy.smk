@@ -20,7 +20,7 @@ rule adam_efficacy:
         adtr=f"{R}/adam/adtr.parquet",
         adtte=f"{R}/adam/adtte.parquet",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adam_efficacy.log",
     run:
@@ -35,7 +35,7 @@ rule ard_efficacy:
     output:
         f"{R}/ard/parts/efficacy.parquet",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     run:
         run_script("efficacy_ard", input, output, params, wildcards, threads, log)
 
@@ -47,7 +47,7 @@ rule tables_efficacy:
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=EFFICACY_TABLES, ext=TABLE_EXTS),
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/tables",
     run:
         run_script("efficacy_tables", input, output, params, wildcards, threads, log)
@@ -63,7 +63,7 @@ rule figures_efficacy:
     output:
         expand(f"{R}/figures/{{id}}.{{ext}}", id=EFFICACY_FIGURES, ext=["png", "svg"]),
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/figures",
     run:
         run_script("efficacy_figures", input, output, params, wildcards, threads, log)
@@ -75,6 +75,6 @@ rule text_efficacy:
     output:
         f"{R}/text/efficacy.md",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     run:
         run_script("efficacy_text", input, output, params, wildcards, threads, log)

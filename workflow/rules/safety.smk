@@ -23,7 +23,7 @@ rule adae:
     output:
         f"{R}/adam/adae.parquet",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adae.log",
     benchmark:
@@ -41,7 +41,7 @@ rule adlb:
     output:
         f"{R}/adam/adlb.parquet",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adlb.log",
     benchmark:
@@ -57,7 +57,7 @@ rule ard_escalation:
     output:
         **{p: f"{R}/ard/parts/{p}.parquet" for p in SAFETY_ESC_PARTS},
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     benchmark:
         f"{R}/logs/bench/ard_escalation.tsv",
     run:
@@ -73,7 +73,7 @@ rule ard_safety:
     output:
         **{p: f"{R}/ard/parts/{p}.parquet" for p in SAFETY_PARTS},
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
     benchmark:
         f"{R}/logs/bench/ard_safety.tsv",
     run:
@@ -89,7 +89,7 @@ rule tables_safety:
         figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=SAFETY_FIGURES, ext=["png", "svg"]),
         text=f"{R}/text/safety.md",
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
         table_dir=f"{R}/tables",
         fig_dir=f"{R}/figures",
     benchmark:
@@ -106,7 +106,7 @@ rule listings_safety:
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=SAFETY_LISTINGS, ext=TABLE_EXTS),
     params:
-        cfg=config,
+        cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/listings_safety.tsv",
