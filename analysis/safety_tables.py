@@ -15,18 +15,9 @@ EMDASH = "\u2014"
 
 
 def to_markdown_aligned(t: Table, left: int | set[int]) -> str:
-    """tables.to_markdown with text columns left-aligned: the first `left` columns (int)
-    or the columns whose indexes are in the set."""
-    from analysis.tables import _md_escape
-    lefts = set(range(left)) if isinstance(left, int) else set(left) | {0}
-    head = "| " + " | ".join(_md_escape(c) for c in t.columns) + " |"
-    align = "|" + "|".join(":---" if j in lefts else "---:" for j in range(len(t.columns))) + "|"
-    body = ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in t.rows]
-    label = t.label or "tbl-" + t.id.lower().replace("t-", "", 1)
-    out = [head, align, *body, "", f": {t.caption} {{#{label}}}", ""]
-    if t.footnotes:
-        out += ["::: {.table-footnotes}", *[f"{fn}  " for fn in t.footnotes], ":::", ""]
-    return "\n".join(out)
+    """tables.to_markdown with text columns left-aligned."""
+    from analysis.tables import to_markdown
+    return to_markdown(t, left)
 
 
 def write_table_aligned(t: Table, out_dir, left: int | set[int]) -> None:

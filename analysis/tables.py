@@ -62,10 +62,13 @@ def _md_escape(s: str) -> str:
     return str(s).replace("|", "\\|")
 
 
-def to_markdown(t: Table) -> str:
-    """Pandoc pipe table with a Quarto caption and cross-reference label."""
+def to_markdown(t: Table, left: int | set[int] = 1) -> str:
+    """Pandoc pipe table with a Quarto caption and cross-reference label. Text columns are
+    left-aligned: the first `left` columns (int), or the columns whose indexes are in the
+    set (the first always); the others (numbers) right-aligned."""
+    lefts = set(range(left)) if isinstance(left, int) else set(left) | {0}
     head = "| " + " | ".join(_md_escape(c) for c in t.columns) + " |"
-    align = "|" + "|".join([":---"] + ["---:"] * (len(t.columns) - 1)) + "|"
+    align = "|" + "|".join(":---" if j in lefts else "---:" for j in range(len(t.columns))) + "|"
     body = ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in t.rows]
     label = t.label or "tbl-" + t.id.lower().replace("t-", "", 1)
     out = [head, align, *body, "", f": {t.caption} {{#{label}}}", ""]
