@@ -14,6 +14,7 @@ import yaml
 from analysis import kinetics as kin
 from analysis import kinetics_report as rep
 from analysis.ard import ARD, combine, rows, frame
+from hand_subjects import frame as hand_frame
 
 CFG = {"dose_levels": {"DL1": 1.5e7, "DL2": 3e7, "DL3": 5e7, "DL4": 7e7}, "small_group_n": 3,
        "car_nk_dose": {"day0_cells": 1e9, "day1_cells": 2e9},
@@ -21,12 +22,7 @@ CFG = {"dose_levels": {"DL1": 1.5e7, "DL2": 3e7, "DL3": 5e7, "DL4": 7e7}, "small
 NAN = np.nan
 
 
-def sdtm(cols, data):
-    df = pd.DataFrame(data, columns=cols)
-    for c in df.columns:
-        if df[c].dtype == object:
-            df[c] = df[c].astype("string")
-    return df
+sdtm = hand_frame  # SDTM-typed frame from hand-written rows (tests/hand_subjects.py)
 
 
 def ex():
