@@ -158,7 +158,8 @@ def table_concordance(ard: ARD) -> Table:
             f"Cohen's kappa {float(kappa):.2f}." if kappa else "Cohen's kappa not estimable.")
     return Table(id="T-CONC", title="Timepoint response: investigator versus recomputed from measurements",
                  population=f"post-baseline assessments of treated subjects, N = {n} pairs",
-                 columns=["Investigator (rows) / recomputed (columns)"] + calc + ["Total"], rows=rows, footnotes=notes)
+                 columns=["Investigator"] + calc + ["Total"], rows=rows, footnotes=notes,
+                 spanners=[("Recomputed from the measurements", 1, len(calc))] if calc else [])
 
 
 def listing_concordance(adrs: pd.DataFrame) -> Table:

@@ -211,7 +211,8 @@ def table_cytokines(a: ARD, cfg: dict) -> Table:
         notes.append(f"{SMALL} fewer than {small} subjects in the group.")
     return Table(id="T-CYTO", title="Cytokines: peak fold change from baseline by worst CRS grade",
                  population=f"safety set, subjects with cytokine results, N = {big_n[OVERALL]}",
-                 columns=["Cytokine"] + heads, rows=rows, footnotes=notes)
+                 columns=["Cytokine"] + heads, rows=rows, footnotes=notes,
+                 spanners=[("Worst CRS grade", 1, len(groups) - 1)])
 
 
 # --------------------------------------------------------------------------- figures

@@ -150,7 +150,8 @@ def table_esc(ard: ARD, cfg: dict) -> Table:
         id="T-ESC", title="Dose-escalation rule replay",
         population=f"CAR-T set, Phase IA, cohorts in order of first CAR-T infusion, {len(cohorts)} cohorts",
         columns=["Cohort", "Level", "Subjects", "Evaluable / DLT / trigger", "Level: DLT/evaluable",
-                 "Rule decision", "Next cohort: rule", "Next cohort: actual", "Deviation"],
+                 "Rule decision", "Rule", "Actual", "Deviation"],
+        spanners=[("Next cohort", 6, 7)],   # SAP §4: the rules' level next to the level given
         rows=rows,
         footnotes=escalation_status_lines(ard) + [
             f"Deviations from the rules: {n_dev}.",
@@ -224,20 +225,21 @@ def _term_rows(ard: ARD, analysis: str, cols) -> list[list[str]]:
 def _term_table(ard: ARD, cfg: dict, analysis: str, tid: str, title: str, any_var: str, g3_var: str,
                 any_label: str) -> Table:
     cols = safety_columns(ard, cfg["dose_levels"], cfg.get("small_group_n", 3))
+    # SAP §5: by worst grade per subject (any grade; grade >= 3): a dose level (with its N)
+    # spans its two columns
     header = ["System organ class / Preferred term"]
-    for g, gl, h, _n in cols:
-        short = h.split(" (")[0] + (DAGGER if h.endswith(DAGGER) else "")
-        header += [f"{short} all", f"{short} G\u22653"]
-    nrow = ["Subjects in the column (N)"]
-    for *_x, n in cols:
-        nrow += [str(n), ""]
+    spanners = []
+    for i, (g, gl, h, _n) in enumerate(cols):
+        header += ["Any", "G\u22653"]            # short: 12 such columns share the page width
+        spanners.append((h, 1 + 2 * i, 2 + 2 * i))
     anyrow = [f"**{any_label}**"]
     for g, gl, _h, n in cols:
         a, b = ard.int("teae_ovr", any_var, "n", g, gl), ard.int("teae_ovr", g3_var, "n", g, gl)
         anyrow += [n_pct(a, n), n_pct(b, n)] if g == OVERALL else [str(a), str(b)]
-    rows = [nrow, anyrow] + _term_rows(ard, analysis, cols)
+    rows = [anyrow] + _term_rows(ard, analysis, cols)
     return Table(id=tid, title=title, population=f"safety set, N = {cols[-1][3]}", columns=header, rows=rows,
-                 footnotes=["Subjects counted once per SOC and per PT, by their worst grade: all = any grade, "
+                 spanners=spanners,
+                 footnotes=["Subjects counted once per SOC and per PT, by their worst grade: Any = any grade, "
                             "G\u22653 = grade 3 or higher. Dose-level columns: n; Overall: n (%). Sorted by "
                             "descending overall frequency (any grade), then alphabetically. MedDRA coding as "
                             "recorded."] + _teae_notes(cfg))
@@ -316,8 +318,8 @@ def table_lab_shift(ard: ARD, cfg: dict, params: list[tuple[str, str]]) -> Table
                 first = False
     return Table(id="T-LAB-SHIFT", title="Laboratory toxicity grade: baseline to worst on-treatment grade",
                  population=f"safety set, N = {cols[-1][3]}",
-                 columns=["Parameter", "Group", "Baseline grade", "n", "Worst 0", "Worst 1", "Worst 2", "Worst 3",
-                          "Worst 4"],
+                 columns=["Parameter", "Group", "Baseline grade", "n"] + grades[:5],
+                 spanners=[("Worst on-treatment grade", 4, 8)],   # SAP §5: baseline grade x worst grade
                  rows=rows,
                  footnotes=["NCI-CTCAE v5.0 grades derived from the values by the criteria table "
                             "analysis/metadata/ctcae_v5_lab.csv (translated from the admiral metadata). "

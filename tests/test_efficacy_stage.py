@@ -88,6 +88,10 @@ def test_tables_text_and_figures_build(cfg, tmp_path, variant):
     for t in (O.table_bor(a, cfg), O.table_orr(a, cfg), O.table_concordance(a),
               O.listing_concordance(out["adrs"]), O.table_tte(a, cfg)):
         assert t.rows
+    conc = O.table_concordance(a)       # investigator (rows) x recomputed (columns, spanned)
+    assert conc.columns[0] == "Investigator" and conc.columns[-1] == "Total"
+    assert conc.spanners == ([("Recomputed from the measurements", 1, len(conc.columns) - 2)]
+                             if len(conc.columns) > 2 else [])     # no pairs: no response columns
     text = O.efficacy_paragraph(a, cfg)
     assert "objective response rate" in text
     if variant != "full":

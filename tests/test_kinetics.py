@@ -177,6 +177,9 @@ def test_cytokine_peak_fold_change_and_crs_grade():
     assert a.num("cytokine", "IL6", "median", variable_level="PEAKFC") == pytest.approx(10.75)
     assert a.int("cytokine", "SUBJECTS", "n", "CRSGR", ">=3") == 0
     assert a.get("cytokine", "IL6", "median", "CRSGR", ">=3", "PEAKFC") == ""
+    t = rep.table_cytokines(a, {"small_group_n": 3})           # SAP §9: shown by worst CRS grade
+    assert t.spanners == [("Worst CRS grade", 1, len(t.columns) - 2)]
+    assert t.columns[1].startswith("No CRS") and t.columns[-1].startswith("All")
 
 
 def test_best_percent_change_of_target_sum():

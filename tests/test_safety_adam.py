@@ -238,10 +238,17 @@ def test_tables_and_text_read_the_ard(adsl, adae, adlb, cfg):
     ovr = st.table_teae_ovr(ard, cfg)
     assert ovr.columns[-1] == "Overall (N=3)" and ovr.rows[1][-1] == "2 (66.7)"   # grade >= 3
     soc = st.table_teae_socpt(ard, cfg)
-    assert soc.rows[1][0] == "**Any TEAE**" and soc.rows[1][-2:] == ["3 (100.0)", "2 (66.7)"]
-    assert soc.rows[2][0] == "**Gen**"                     # most frequent SOC first (3 subjects)
+    assert soc.rows[0][0] == "**Any TEAE**" and soc.rows[0][-2:] == ["3 (100.0)", "2 (66.7)"]
+    assert soc.rows[1][0] == "**Gen**"                     # most frequent SOC first (3 subjects)
+    # SAP §5 (any grade; grade >= 3): each column header (with its N) spans its two columns
+    heads = [h for *_x, h, _n in st.safety_columns(ard, levels, cfg.get("small_group_n", 3))]
+    assert soc.spanners == [(h, 1 + 2 * i, 2 + 2 * i) for i, h in enumerate(heads)]
+    assert soc.spanners[-1][0] == "Overall (N=3)" and soc.columns[1:3] == ["Any", "G\u22653"]
+    assert len(soc.columns) == 1 + 2 * len(heads) and all(len(r) == len(soc.columns) for r in soc.rows)
     shift = st.table_lab_shift(ard, cfg, [("ALT", "ALT increased"), ("PLT", "Platelet count decreased")])
     assert ["**PLT** Platelet count decreased", "DL3", "0", "1", "0", "0", "0", "1", "0"] in shift.rows  # B: 0 -> 3
+    assert shift.spanners == [("Worst on-treatment grade", 4, 8)] and shift.columns[4:] == list("01234")
+    assert st.table_esc(ard, cfg).spanners == [("Next cohort", 6, 7)]
     text = st.safety_paragraph(ard, cfg)
     assert "1 subject of 2 DLT-evaluable subjects had a dose-limiting toxicity (1/1 at DL2, 0/1 at DL3)" in text
     assert "the MTD was not reached" in text and "1 subject met the potential Hy's law criteria" in text
