@@ -19,14 +19,15 @@ Generated-content conventions (what the pipeline writes per data cut and the qmd
 includes through ``_generated/``, a link to ``results/<cut>/``):
 
 ``tables/<ID>.md``
-    one pandoc *pipe table* (``DataFrame.to_markdown(index=False)`` writes one),
-    a blank line, then its caption line ``: <Caption text> {#tbl-<name>}``, where
-    ``<name>`` is the table ID without its ``T-`` and in lower case (``T-SETS`` ->
-    ``{#tbl-sets}``). Footnotes may follow as ordinary paragraphs. Referenced in the
-    text as ``@tbl-sets`` ("Table 1"). Notes follow the caption line in a
-    ``::: {.table-footnotes}`` div (small print in every format). Column widths
-    come from the content (``_templates/tables.lua``), not from the dashes of the
-    separator line.
+    one pandoc *pipe table* (``DataFrame.to_markdown(index=False)`` writes one) or,
+    for a table with spanning column headers, a *grid table* with a two-row header
+    (``analysis.tables.to_markdown``), a blank line, then its caption line
+    ``: <Caption text> {#tbl-<name>}``, where ``<name>`` is the table ID without its
+    ``T-`` and in lower case (``T-SETS`` -> ``{#tbl-sets}``). Footnotes may follow as
+    ordinary paragraphs. Referenced in the text as ``@tbl-sets`` ("Table 1"). Notes
+    follow the caption line in a ``::: {.table-footnotes}`` div (small print in every
+    format). Column widths come from the content (``_templates/tables.lua``), not
+    from the dashes of the separator line.
 ``figures/<ID>.png``
     included by the qmd as ``![Caption](_generated/figures/F-ESC.png){#fig-esc}``
     (label: ID without ``F-``, lower case), referenced as ``@fig-esc`` ("Figure 1").
@@ -44,6 +45,11 @@ Shortcodes expanded by the pandoc engine: ``{{< include PATH >}}`` (recursive, P
 relative to the including file, a missing file is an error naming it),
 ``{{< meta KEY >}}`` (dotted keys; front matter + metadata files; an unknown key
 is an error), ``{{< pagebreak >}}``; ``{{{< ... >}}}`` is the escaped, literal form.
+
+DOCX: :func:`finish_docx` fills the running header, fills the table of contents that
+pandoc leaves to Word (one entry per heading, linked to its bookmark; the field stays
+for Word to refresh with page numbers) and styles the multi-row headers of tables with
+spanners (the reference document's table style knows only one header row).
 
 Output is deterministic: ``SOURCE_DATE_EPOCH`` (argument, else environment, else
 1980-01-01) fixes pandoc's DOCX timestamps and the PDF's date, and typst uses only
@@ -423,8 +429,222 @@ def rewrite_zip(path: Path, epoch: int, edit=None) -> None:
     Path(path).write_bytes(buf.getvalue())
 
 
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _w(tag: str) -> str:
+    return f"{{{W_NS}}}{tag}"
+
+
+def _w_el(tag: str, **attrs: str):
+    from lxml import etree
+    el = etree.Element(_w(tag))
+    for k, v in attrs.items():
+        el.set(_w(k), v)
+    return el
+
+
+# Schema order of the children of w:tcPr and w:rPr (CT_TcPr, CT_RPr): Word refuses a
+# document whose elements are out of order.
+_TCPR_ORDER = ["cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap",
+               "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark"]
+_RPR_ORDER = ["rStyle", "rFonts", "b", "bCs", "i", "iCs"]
+
+
+def _set_child(parent, el, order: list[str]) -> None:
+    """Put ``el`` into ``parent`` in schema order, replacing a child of the same tag."""
+    name = el.tag.split("}")[1]
+    for old in parent.findall(el.tag):
+        parent.remove(old)
+    rank = order.index(name)
+    pos = 0
+    for i, child in enumerate(parent):
+        cname = child.tag.split("}")[1] if isinstance(child.tag, str) else ""
+        if cname in order and order.index(cname) < rank:
+            pos = i + 1
+    parent.insert(pos, el)
+
+
+def _docx_header_rows(root) -> int:
+    """Tables with spanning column headers (a header of several rows, analysis/tables.py):
+    the reference document's table style makes only the first row bold and ruled. Every
+    header row bold; a rule under each spanner and under the last header row; a header
+    cell spanning the header rows (vMerge) set at their foot, not ruled halfway.
+    Returns the number of tables changed."""
+    changed = 0
+    for tbl in root.iter(_w("tbl")):
+        head = []
+        for tr in tbl.findall(_w("tr")):
+            trpr = tr.find(_w("trPr"))
+            if trpr is None or trpr.find(_w("tblHeader")) is None:
+                break
+            head.append(tr)
+        if len(head) < 2:
+            continue
+        changed += 1
+        for r, tr in enumerate(head):
+            last = r == len(head) - 1
+            for tc in tr.findall(_w("tc")):
+                tcpr = tc.find(_w("tcPr"))
+                if tcpr is None:
+                    tcpr = _w_el("tcPr")
+                    tc.insert(0, tcpr)
+                span = tcpr.find(_w("gridSpan"))
+                spans = span is not None and int(span.get(_w("val"), "1")) > 1
+                vmerge = tcpr.find(_w("vMerge"))
+                starts_merge = vmerge is not None and vmerge.get(_w("val")) == "restart"
+                borders = _w_el("tcBorders")
+                if last:
+                    borders.append(_w_el("bottom", val="single", sz="6", space="0", color="000000"))
+                elif spans:
+                    borders.append(_w_el("bottom", val="single", sz="4", space="0", color="000000"))
+                else:
+                    borders.append(_w_el("bottom", val="nil"))
+                _set_child(tcpr, borders, _TCPR_ORDER)
+                if starts_merge:
+                    _set_child(tcpr, _w_el("vAlign", val="bottom"), _TCPR_ORDER)
+                for run in tc.iter(_w("r")):
+                    rpr = run.find(_w("rPr"))
+                    if rpr is None:
+                        rpr = _w_el("rPr")
+                        run.insert(0, rpr)
+                    if rpr.find(_w("b")) is None:
+                        _set_child(rpr, _w_el("b"), _RPR_ORDER)
+    return changed
+
+
+_TOC_SWITCH = re.compile(r'\\o\s+"(\d+)-(\d+)"')
+
+
+def _docx_fill_toc(root) -> int:
+    """Fill pandoc's table-of-contents field (empty until Word updates fields) with one
+    entry per heading of the levels it names (``TOC \\o "1-2"``): the heading's number
+    and text, linked to the heading's bookmark, paragraph style "TOC <level>". The field
+    stays (Word refreshes it, with page numbers); other viewers show these entries.
+    Returns the number of entries."""
+    instr = next((el for el in root.iter(_w("instrText")) if (el.text or "").strip().startswith("TOC")), None)
+    if instr is None:
+        return 0
+    m = _TOC_SWITCH.search(instr.text or "")
+    lo, hi = (int(m.group(1)), int(m.group(2))) if m else (1, 3)
+    body = root.find(_w("body"))
+    entries = []
+    for p in body.iter(_w("p")):
+        ppr = p.find(_w("pPr"))
+        style = ppr.find(_w("pStyle")) if ppr is not None else None
+        hm = re.fullmatch(r"Heading(\d)", style.get(_w("val"), "")) if style is not None else None
+        if not hm or not lo <= int(hm.group(1)) <= hi:
+            continue
+        # pandoc: the section's bookmark starts right before its heading (or inside it)
+        anchor = None
+        prev = p.getprevious()
+        while prev is not None and prev.tag == _w("bookmarkStart"):
+            anchor = prev.get(_w("name"))
+            prev = prev.getprevious()
+        inner = p.find(_w("bookmarkStart"))
+        if anchor is None and inner is not None:
+            anchor = inner.get(_w("name"))
+        parts = []                                 # ("t", text) / ("tab", "")
+        for el in p.iter(_w("t"), _w("tab")):
+            if el.tag == _w("tab"):
+                if el.getparent().tag == _w("r"):
+                    parts.append(("tab", ""))
+            elif el.text:
+                parts.append(("t", el.text))
+        if anchor and parts:
+            entries.append((int(hm.group(1)), anchor, parts))
+    if not entries:
+        return 0
+    field_p = instr.getparent()
+    while field_p is not None and field_p.tag != _w("p"):
+        field_p = field_p.getparent()
+    if field_p is None:
+        return 0
+    # The field's runs: begin, instruction, separate ... end (pandoc: one run, no result)
+    chars = [el for el in field_p.iter(_w("fldChar"))]
+    begin = next((c for c in chars if c.get(_w("fldCharType")) == "begin"), None)
+    if begin is None or not any(c.get(_w("fldCharType")) == "end" for c in chars):
+        return 0
+
+    def run(*children):
+        r = _w_el("r")
+        for c in children:
+            r.append(c)
+        return r
+
+    def instr_el():
+        el = _w_el("instrText")
+        el.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        el.text = instr.text
+        return el
+
+    new_ps = []
+    for i, (level, anchor, parts) in enumerate(entries):
+        p = _w_el("p")
+        ppr = _w_el("pPr")
+        ppr.append(_w_el("pStyle", val=f"TOC{level}"))
+        p.append(ppr)
+        if i == 0:
+            b = _w_el("fldChar", fldCharType="begin")
+            if begin.get(_w("dirty")):
+                b.set(_w("dirty"), begin.get(_w("dirty")))
+            p.append(run(b))
+            p.append(run(instr_el()))
+            p.append(run(_w_el("fldChar", fldCharType="separate")))
+        link = _w_el("hyperlink", anchor=anchor, history="1")
+        for kind, text in parts:
+            if kind == "tab":
+                link.append(run(_w_el("tab")))
+            else:
+                t = _w_el("t")
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                t.text = text
+                link.append(run(t))
+        p.append(link)
+        if i == len(entries) - 1:
+            p.append(run(_w_el("fldChar", fldCharType="end")))
+        new_ps.append(p)
+    parent = field_p.getparent()
+    pos = parent.index(field_p)
+    parent.remove(field_p)
+    for k, p in enumerate(new_ps):
+        parent.insert(pos + k, p)
+    return len(entries)
+
+
+#: paragraph styles of the TOC entries ("toc 1".., Word's built-in names), added to
+#: styles.xml when the reference document lacks them
+_TOC_STYLES = "".join(
+    f'<w:style xmlns:w="{W_NS}" w:type="paragraph" w:styleId="TOC{n}"><w:name w:val="toc {n}"/>'
+    '<w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:uiPriority w:val="39"/><w:unhideWhenUsed/>'
+    f'<w:pPr><w:tabs><w:tab w:val="left" w:pos="{440 * (n - 1) + 440 + 220 * (n - 1)}"/></w:tabs>'
+    f'<w:spacing w:before="{80 if n == 1 else 0}" w:after="40"/><w:ind w:left="{440 * (n - 1)}"/></w:pPr>'
+    + ('<w:rPr><w:b/></w:rPr>' if n == 1 else '') + '</w:style>'
+    for n in (1, 2, 3))
+
+
+def _docx_xml(data: bytes, change) -> bytes:
+    from lxml import etree
+    root = etree.fromstring(data)
+    if not change(root):
+        return data
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _docx_add_toc_styles(root) -> bool:
+    from lxml import etree
+    have = {s.get(_w("styleId")) for s in root.findall(_w("style"))}
+    added = False
+    for style in etree.fromstring(f'<w:styles xmlns:w="{W_NS}">{_TOC_STYLES}</w:styles>'):
+        if style.get(_w("styleId")) not in have:
+            root.append(style)
+            added = True
+    return added
+
+
 def finish_docx(docx: Path, meta: dict, epoch: int) -> None:
-    """Fill the header placeholders and date every zip entry ``epoch``.
+    """Fill the header placeholders, fill the table of contents, style the header rows of
+    tables with spanning column headers, and date every zip entry ``epoch``.
 
     (pandoc dates the parts it writes with SOURCE_DATE_EPOCH but keeps the dates of
     the parts it copies from the reference document.)"""
@@ -439,6 +659,10 @@ def finish_docx(docx: Path, meta: dict, epoch: int) -> None:
             for ph, val in values.items():
                 text = text.replace(ph, val)
             return text.encode("utf-8")
+        if name == "word/document.xml":
+            return _docx_xml(data, lambda root: _docx_fill_toc(root) + _docx_header_rows(root))
+        if name == "word/styles.xml":
+            return _docx_xml(data, _docx_add_toc_styles)
         return data
 
     rewrite_zip(docx, epoch, edit)

@@ -226,6 +226,115 @@ def test_docx_has_real_tables_and_running_header(rendered):
     assert stamps == {(1980, 1, 1, 0, 0, 0)}  # SOURCE_DATE_EPOCH default
 
 
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_xml(path: Path, name: str = "word/document.xml"):
+    from lxml import etree
+    with zipfile.ZipFile(path) as z:
+        return etree.fromstring(z.read(name))
+
+
+def _text(el) -> str:
+    return "".join(t.text or "" for t in el.iter(f"{W}t"))
+
+
+def test_docx_table_of_contents_is_filled_in(rendered):
+    """pandoc's TOC field is empty until Word updates fields: finish_docx fills it with one
+    entry per numbered section (levels 1-2, toc-depth), linked to the heading's bookmark."""
+    _, out, _ = rendered["docx"]
+    root = _docx_xml(out)
+    headings = []
+    for p in root.iter(f"{W}p"):
+        style = p.find(f"{W}pPr/{W}pStyle")
+        if style is not None and style.get(f"{W}val") in ("Heading1", "Heading2"):
+            mark = p.getprevious()
+            assert mark is not None and mark.tag == f"{W}bookmarkStart"
+            headings.append((_text(p), mark.get(f"{W}name")))
+    assert [h for h, _ in headings] == ["1Summary", "2Analysis sets and disposition"]
+    sdt = next(s for s in root.iter(f"{W}sdt")
+               if s.find(f".//{W}docPartGallery").get(f"{W}val") == "Table of Contents")
+    entries = [p for p in sdt.iter(f"{W}p")
+               if re.fullmatch(r"TOC\d", p.find(f"{W}pPr/{W}pStyle").get(f"{W}val"))]
+    assert len(entries) == len(headings)
+    for p, (text, mark) in zip(entries, headings):
+        link = p.find(f"{W}hyperlink")
+        assert link.get(f"{W}anchor") == mark and _text(link) == text
+        assert link.find(f".//{W}tab") is not None       # number <tab> title, as the heading
+    # still a TOC field (Word refreshes it, adding page numbers): begin ... separate ... end
+    chars = [c.get(f"{W}fldCharType") for c in sdt.iter(f"{W}fldChar")]
+    assert chars == ["begin", "separate", "end"]
+    assert any((i.text or "").startswith("TOC \\o \"1-2\"") for i in sdt.iter(f"{W}instrText"))
+    assert entries[0].find(f".//{W}fldChar").get(f"{W}fldCharType") == "begin"
+    assert entries[-1].findall(f".//{W}fldChar")[-1].get(f"{W}fldCharType") == "end"
+    styles = _docx_xml(out, "word/styles.xml")
+    assert {"TOC1", "TOC2"} <= {s.get(f"{W}styleId") for s in styles.iter(f"{W}style")}
+
+
+def test_spanning_column_headers_in_every_format(generated, tmp_path):
+    """A table with spanners (analysis.tables writes a pandoc grid table): the spanner
+    over its two columns in the HTML, the typst source and PDF, and the DOCX."""
+    from analysis import tables as T
+
+    span = tmp_path / "span"
+    shutil.copytree(generated, span)
+    labels = ["QZXA DL1 (N=3)", "QZXB DL2 (N=4)", "QZXC Overall (N=7)"]
+    t = T.Table(id="T-DISP", title="Disposition by dose level", population="safety set, N = 7",
+                columns=["Status", "Any", "G\u22653", "Any", "G\u22653", "Any", "G\u22653"],
+                rows=[["Ongoing", "1", "0", "2", "1", "3 (42.9)", "1 (14.3)"],
+                      ["\u2003Discontinued", "2", "1", "2", "0", "4 (57.1)", "1 (14.3)"]],
+                spanners=[(lab, 1 + 2 * i, 2 + 2 * i) for i, lab in enumerate(labels)],
+                footnotes=["QZX-FOOTNOTE: spanners."])
+    (span / "tables" / "T-DISP.md").write_text(T.to_markdown(t), encoding="utf-8")
+    out = {}
+    for fmt in ("html", "pdf", "docx"):
+        out[fmt] = tmp_path / f"o.{fmt}"
+        render_document(QMD, span, fmt, out[fmt], tmp_path / f"w-{fmt}", engine="pandoc")
+
+    html = out["html"].read_text(encoding="utf-8")
+    table = re.search(r'<table id="tbl-disp".*?</table>', html, re.S).group(0)
+    head_rows = re.findall(r"<tr[^>]*>(.*?)</tr>", re.search(r"<thead>(.*?)</thead>", table, re.S).group(1), re.S)
+    assert len(head_rows) == 2
+    top = re.findall(r"<th([^>]*)>(.*?)</th>", head_rows[0], re.S)
+    assert 'rowspan="2"' in top[0][0] and "Status" in top[0][1]
+    for (attrs, text), lab in zip(top[1:], labels):
+        assert 'colspan="2"' in attrs and "text-align: center" in attrs and lab in " ".join(text.split())
+    assert len(re.findall(r"<th\b", head_rows[1])) == 6
+
+    typ = (tmp_path / "w-pdf" / "interim-report.typ").read_text(encoding="utf-8")
+    assert typ.count("table.cell(align: center, colspan: 2)") == 3
+    assert "table.cell(rowspan: 2)" in typ
+    for lab in labels:
+        assert typ.count(lab.split()[0]) == 1
+    text = _pdf_text(out["pdf"])
+    if text is not None:
+        flat = " ".join(text.split())
+        for lab in labels:
+            assert flat.count(lab.split()[0]) == 1, lab      # once per dose level
+        assert "3 (42.9)" in flat and "QZX-FOOTNOTE" in flat
+
+    root = _docx_xml(out["docx"])
+    tbl = next(tb for tb in root.iter(f"{W}tbl") if "QZXA" in _text(tb))
+    rows = tbl.findall(f"{W}tr")
+    head = [r for r in rows if r.find(f"{W}trPr/{W}tblHeader") is not None]
+    assert len(head) == 2
+    cells = head[0].findall(f"{W}tc")
+    spans = [c.find(f"{W}tcPr/{W}gridSpan") for c in cells]
+    assert [s.get(f"{W}val") if s is not None else "1" for s in spans] == ["1", "2", "2", "2"]
+    assert [_text(c) for c in cells[1:]] == labels
+    assert cells[0].find(f"{W}tcPr/{W}vMerge").get(f"{W}val") == "restart"
+    assert cells[0].find(f"{W}tcPr/{W}vAlign").get(f"{W}val") == "bottom"
+    for c in cells[1:]:                                  # a rule under each spanner
+        assert c.find(f"{W}tcPr/{W}tcBorders/{W}bottom").get(f"{W}val") == "single"
+    for c in head[1].findall(f"{W}tc"):                  # and under the header
+        assert c.find(f"{W}tcPr/{W}tcBorders/{W}bottom").get(f"{W}val") == "single"
+    for r in head[1].iter(f"{W}r"):                      # the second header row bold too
+        assert r.find(f"{W}rPr/{W}b") is not None
+    assert [_text(c).replace("\u00a0", " ") for c in rows[2].findall(f"{W}tc")] == t.rows[0]
+    import docx
+    docx.Document(str(out["docx"]))                      # still a document python-docx reads
+
+
 # --------------------------------------------------------------------------- behaviour
 def test_rendering_twice_gives_identical_bytes(generated, rendered, tmp_path):
     for fmt, (_, first, _) in rendered.items():
