@@ -2,24 +2,18 @@
 `km_risk`, `km`); the subject-level figures F-WATERFALL, F-SPIDER, F-SWIMMER are
 graphical listings of ADaM records (ADTR, ADRS, ADSL, EX infusion dates).
 
-Saved as PNG (150 dpi) and SVG, deterministic (fixed SVG hash salt, no dates)."""
+Saved as PNG (150 dpi) and SVG, deterministic (analysis.figures.save_plot)."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-matplotlib.rcParams["svg.hashsalt"] = "nct07021534-efficacy"
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from plotnine import (aes, annotate, element_blank, element_text, geom_col, geom_hline, geom_line,  # noqa: E402
+import numpy as np
+import pandas as pd
+from plotnine import (aes, annotate, element_blank, element_text, geom_col, geom_hline, geom_line,
                       geom_point, geom_segment, geom_step, geom_text, ggplot, guide_legend,
                       guides, labs, scale_color_manual, scale_fill_manual, scale_shape_manual,
                       scale_x_continuous, scale_y_continuous, theme, theme_bw)
 
-from analysis.ard import ARD, NO_CART, OVERALL  # noqa: E402
-from analysis.atomic import atomic_path  # noqa: E402
-from analysis.efficacy import MONTH  # noqa: E402
+from analysis.ard import ARD, NO_CART, OVERALL
+from analysis.efficacy import MONTH
 
 RESP_COLOURS = {"CR": "#1a7837", "PR": "#5aae61", "SD": "#4575b4", "NON-CR/NON-PD": "#91bfdb",
                 "PD": "#d73027", "NE": "#999999", "MISSING": "#cccccc"}
