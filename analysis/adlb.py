@@ -127,6 +127,28 @@ def grade_values(crit: pd.DataFrame, aval, anrlo=None, anrhi=None, base=None, bn
     return pd.Series(grade, dtype="Float64")
 
 
+def each_distinct(values: pd.Series, fn) -> pd.Series:
+    """`fn(values)` for an elementwise `fn`, computed once per distinct value (missing
+    included) and spread back over `values`: a lab domain repeats few dates many times."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    out = fn(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(out.array.take(codes), index=values.index, dtype=out.dtype)
+
+
+def on_or_before(d: pd.DataFrame, dtc_col: str, ref: pd.Series) -> pd.Series:
+    """Whether each record is dated (`dtc_col`) on or before its subject's (USUBJID)
+    reference date-time `ref`, by adsl.last_on_or_before (date, and time when both are
+    given; a date that is not full is not), decided once per distinct subject and date."""
+    subj, _ = pd.factorize(d["USUBJID"], use_na_sentinel=False)
+    dtc, dtc_values = pd.factorize(d[dtc_col], use_na_sentinel=False)
+    _, first, inverse = np.unique(subj.astype("int64") * (len(dtc_values) + 1) + dtc,
+                                  return_index=True, return_inverse=True)
+    pairs = d[["USUBJID", dtc_col]].iloc[first].reset_index(drop=True)
+    ok = np.zeros(len(pairs), dtype=bool)
+    ok[last_on_or_before(pairs, dtc_col, ref).index.to_numpy()] = True
+    return pd.Series(ok[inverse.reshape(-1)], index=d.index)
+
+
 def derive_bnrind(base: pd.Series, lo: pd.Series, hi: pd.Series) -> pd.Series:
     out = pd.Series(pd.NA, index=base.index, dtype="string")
     out[base.notna()] = "NORMAL"
@@ -143,7 +165,7 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
     anticoag = bool((saf.get("lab_grading") or {}).get("assume_anticoagulation", False))
     window = int(cfg["teae_window_days"])
     d = lb.drop(columns=[c for c in lb.columns if c.startswith("_")], errors="ignore").copy()
-    d["PARAMCD"] = d["LBTESTCD"].astype("string").str.strip().str.upper()
+    d["PARAMCD"] = each_distinct(d["LBTESTCD"], lambda s: s.astype("string").str.strip().str.upper())
     d["PARAM"] = d["LBTEST"].astype("string") if "LBTEST" in d.columns else d["PARAMCD"]
     d["PARCAT1"] = d["LBCAT"].astype("string") if "LBCAT" in d.columns else pd.NA
     d["AVAL"] = pd.to_numeric(d["LBSTRESN"], errors="coerce").astype("float64")
@@ -151,8 +173,8 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
     d["AVALU"] = d["LBSTRESU"].astype("string")
     d["ANRLO"] = pd.to_numeric(d["LBSTNRLO"], errors="coerce").astype("float64")
     d["ANRHI"] = pd.to_numeric(d["LBSTNRHI"], errors="coerce").astype("float64")
-    d["ADT"] = dates.to_date(d["LBDTC"])
-    d["ADTM"] = dates.to_datetime(d["LBDTC"])
+    d["ADT"] = each_distinct(d["LBDTC"], dates.to_date)
+    d["ADTM"] = each_distinct(d["LBDTC"], dates.to_datetime)
     d = d.merge(adsl[["USUBJID", "SAFFL", "DOSELVL", "TRTSDT", "TRTEDT", "RFSTDT"]], on="USUBJID", how="left")
     diff = (d["ADT"] - d["RFSTDT"]).dt.days
     d["ADY"] = pd.Series(np.where(diff >= 0, diff + 1, diff), index=d.index).where(diff.notna()).astype("Float64")
@@ -160,8 +182,10 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
     # Baseline: last non-missing value on or before the first infusion.
     ref = derive_treatment_dates(ex)["TRTSDTM"].dropna() if len(ex) else pd.Series(dtype="datetime64[ns]")
     d["_i"] = np.arange(len(d))
-    cand = last_on_or_before(d[d["AVAL"].notna() & d["USUBJID"].isin(ref.index)], "LBDTC", ref, "AVAL")
-    cand = cand.sort_values(["USUBJID", "PARAMCD", "_dt", "_dtm", "_i"])
+    treated = d["USUBJID"].isin(ref.index)
+    before = treated & on_or_before(d, "LBDTC", ref)
+    cand = d[d["AVAL"].notna() & before]
+    cand = cand.sort_values(["USUBJID", "PARAMCD", "ADT", "ADTM", "_i"])
     base_i = cand.groupby(["USUBJID", "PARAMCD"]).tail(1)["_i"]
     d["ABLFL"] = pd.Series(np.where(d["_i"].isin(base_i), "Y", pd.NA), index=d.index, dtype="string")
     b = d[d["ABLFL"].eq("Y")].set_index(["USUBJID", "PARAMCD"])
@@ -175,24 +199,25 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
     d["ATOXGRN"] = pd.Series(pd.NA, index=d.index, dtype="Float64")
     d["ATOXDSC"] = pd.Series(pd.NA, index=d.index, dtype="string")
     d["ATOXDIR"] = pd.Series(pd.NA, index=d.index, dtype="string")
+    records = d.groupby("PARAMCD", sort=False).indices  # positions of each test's records
+    inputs = d.columns.get_indexer(["AVAL", "ANRLO", "ANRHI", "BASE", "BNRIND", "AVALU"])
+    grn, dsc, dirn = (d.columns.get_loc(c) for c in ("ATOXGRN", "ATOXDSC", "ATOXDIR"))
     for cd, rows in crit.groupby("paramcd", sort=False):
-        m = d["PARAMCD"].eq(cd).fillna(False)
-        if not m.any():
+        if cd not in records:
             continue
-        sub = d[m]
+        m = records[cd]
+        sub = d.iloc[m, inputs]
         g = grade_values(rows, sub["AVAL"], sub["ANRLO"], sub["ANRHI"], sub["BASE"], sub["BNRIND"], sub["AVALU"],
                          anticoagulation=anticoag)
-        d.loc[m, "ATOXGRN"] = g.to_numpy()
-        d.loc[m, "ATOXDSC"] = rows["term"].iloc[0]
-        d.loc[m, "ATOXDIR"] = rows["direction"].iloc[0]
+        d.iloc[m, grn] = g.to_numpy()
+        d.iloc[m, dsc] = rows["term"].iloc[0]
+        d.iloc[m, dirn] = rows["direction"].iloc[0]
     bt = d[d["ABLFL"].eq("Y")].set_index(["USUBJID", "PARAMCD"])["ATOXGRN"]
     d["BTOXGRN"] = bt.reindex(key).to_numpy()
     d["BTOXGRN"] = d["BTOXGRN"].astype("Float64")
 
     # On-treatment (post-baseline, TEAE window).
-    post_ok = d["USUBJID"].isin(ref.index)
-    on_before = last_on_or_before(d[post_ok], "LBDTC", ref)["_i"]
-    post = post_ok & ~d["_i"].isin(on_before) & d["ADT"].notna()
+    post = treated & ~before & d["ADT"].notna()
     nact = pd.to_datetime(d["USUBJID"].map(new_therapy_start(cm)))
     upto = d["ADT"] <= d["TRTEDT"] + pd.Timedelta(days=window)
     before_nact = nact.isna() | (d["ADT"] < nact)
@@ -204,7 +229,7 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
         if c in d.columns and d[c].dtype == object:
             d[c] = d[c].astype("string")
     out = d[[c for c in ADLB_COLUMNS if c in d.columns]]
-    return out.sort_values(["USUBJID", "PARAMCD", "ADTM", "LBSEQ"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["USUBJID", "PARAMCD", "ADTM", "LBSEQ"], kind="stable", ignore_index=True)
 
 
 def worst_post_baseline(adlb: pd.DataFrame) -> pd.DataFrame:

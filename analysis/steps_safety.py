@@ -41,11 +41,17 @@ def build_adae(meta_path, adsl_path, out_path, cfg: dict) -> pd.DataFrame:
 
 
 def build_adlb(meta_path, adsl_path, out_path, cfg: dict) -> pd.DataFrame:
-    domains, present = load_sdtm(meta_path)
-    adsl = pd.read_parquet(adsl_path)
-    adlb = derive_adlb(domains["LB"], adsl, domains["EX"], _domain(domains, present, "CM"), cfg)
+    adlb = _derive_adlb_from(meta_path, adsl_path, cfg)
     write_parquet(adlb, out_path)
     return adlb
+
+
+def _derive_adlb_from(meta_path, adsl_path, cfg: dict) -> pd.DataFrame:
+    """ADLB of the run's SDTM and ADSL; the domains are released on return, before the
+    file is written (peak memory at load size)."""
+    domains, present = load_sdtm(meta_path)
+    adsl = pd.read_parquet(adsl_path)
+    return derive_adlb(domains["LB"], adsl, domains["EX"], _domain(domains, present, "CM"), cfg)
 
 
 def build_ard_escalation(adsl_path, adae_path, outputs: dict, cfg: dict) -> None:
