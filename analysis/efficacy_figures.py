@@ -100,9 +100,9 @@ def km_plot(ard: ARD, variable: str, title: str, levels: list[str]):
          + annotate("text", x=0, y=-0.09, label="Number at risk", ha="left", size=7, fontweight="bold")
          + geom_hline(yintercept=-0.045, color="#888888", size=0.3)
          + scale_color_manual(values=[colours[n] for n in names], breaks=names)
-         + scale_x_continuous(breaks=grid, labels=[f"{g:g}" for g in np.round(grid, 6)],
+         + scale_x_continuous(minor_breaks=[], breaks=grid, labels=[f"{g:g}" for g in np.round(grid, 6)],
                               limits=(-0.02 * xmax, xmax * 1.03), expand=(0, 0))
-         + scale_y_continuous(breaks=ybreaks, labels=ylabels, limits=(min(ypos.values()) - 0.06, 1.03),
+         + scale_y_continuous(minor_breaks=[], breaks=ybreaks, labels=ylabels, limits=(min(ypos.values()) - 0.06, 1.03),
                               expand=(0, 0))
          + labs(x="Months since study day 1", y="Probability (%)", title=title,
                 color="Overall (dashed: its 95% log-log CI) and CAR-T dose level")
@@ -146,8 +146,8 @@ def waterfall_plot(d: pd.DataFrame, n_eff: int):
          + geom_text(aes(y="ty", label="txt", va="va"), size=6.5)
          + scale_fill_manual(values=[RESP_COLOURS[c] for c in cats], breaks=cats,
                              name="Confirmed BOR", drop=False)
-         + scale_x_continuous(breaks=list(d["x"]), labels=list(d["label"]), expand=(0, 0.6))
-         + scale_y_continuous(limits=(lim_lo, lim_hi), breaks=list(range(-100, int(lim_hi) + 1, 20)))
+         + scale_x_continuous(minor_breaks=[], breaks=list(d["x"]), labels=list(d["label"]), expand=(0, 0.6))
+         + scale_y_continuous(minor_breaks=[], limits=(lim_lo, lim_hi), breaks=list(range(-100, int(lim_hi) + 1, 20)))
          + labs(x="Dose level and subject", y="Best % change of the target sum from baseline",
                 title=f"Best percentage change in the sum of target lesions ({len(d)} of {n_eff} "
                       "efficacy-evaluable subjects)")
@@ -176,6 +176,7 @@ def spider_plot(adtr: pd.DataFrame, adsl: pd.DataFrame, levels: list[str]):
          + geom_line(size=0.7) + geom_point(size=1.6)
          + geom_text(aes(label="lab"), data=last, nudge_x=1.2, size=6.5, ha="left", show_legend=False)
          + scale_color_manual(values=[colours[n] for n in names], breaks=names, name="Dose level")
+         + scale_x_continuous(minor_breaks=[]) + scale_y_continuous(minor_breaks=[])
          + labs(x="Weeks since study day 1", y="% change of the target sum from baseline",
                 title=f"Percentage change in the sum of target lesions over time ({len(has_post)} subjects)")
          + _base_theme() + theme(figure_size=(7, 4.4)))
@@ -239,8 +240,8 @@ def swimmer_plot(bars: pd.DataFrame, ev: pd.DataFrame, levels: list[str]):
          + scale_color_manual(values=[colours[n] for n in names], breaks=names, name="Dose level")
          + scale_shape_manual(values=[SWIM_EVENTS[k][0] for k in kinds], breaks=kinds, name="")
          + scale_fill_manual(values=[SWIM_EVENTS[k][1] for k in kinds], breaks=kinds, name="")
-         + scale_y_continuous(breaks=list(bars["y"]), labels=list(bars["label"]), expand=(0, 0.6))
-         + scale_x_continuous(limits=(0, xmax * 1.05), breaks=list(range(0, int(xmax) + 2)))
+         + scale_y_continuous(minor_breaks=[], breaks=list(bars["y"]), labels=list(bars["label"]), expand=(0, 0.6))
+         + scale_x_continuous(minor_breaks=[], limits=(0, xmax * 1.05), breaks=list(range(0, int(xmax) + 2)))
          + guides(color=guide_legend(nrow=1, order=1), shape=guide_legend(nrow=2, order=2),
                   fill=guide_legend(nrow=2, order=2))
          + labs(x="Months since study day 1", y="Subject (dose level)", shape="Event", fill="Event",

@@ -434,7 +434,8 @@ def figure_esc(ard: ARD, cfg: dict, png, svg) -> None:
          + scale_color_manual(values=colors, drop=False, name="")
          + scale_shape_manual(values=shapes, drop=False, name="")
          + scale_y_discrete(limits=levels, labels=[lab[lvl] for lvl in levels], drop=False)
-         + scale_x_continuous(breaks=list(d["order"]), labels=list(d["id"]), limits=(0.5, n + 0.5), expand=(0, 0))
+         + scale_x_continuous(minor_breaks=[], breaks=list(d["order"]), labels=list(d["id"]), limits=(0.5, n + 0.5),
+                              expand=(0, 0))
          + labs(x="Subject, in order of first CAR-T infusion (dashed lines separate cohorts)", y="CAR-T dose level",
                 color="", shape="")
          + theme_bw(base_size=11)
@@ -479,8 +480,8 @@ def figure_edish(ard: ARD, cfg: dict, png, svg) -> None:
          + geom_hline(yintercept=2, linetype="dashed", color="#555555")
          + geom_point(aes(color="doselvl"), size=3.5, alpha=0.9)
          + scale_color_manual(values=colors, labels=[names[x] for x in levels], drop=True, name="Dose level")
-         + scale_x_log10(limits=(lo, xmax), breaks=[0.1, 0.3, 1, 3, 10, 30, 100])
-         + scale_y_log10(limits=(lo, ymax), breaks=[0.1, 0.3, 1, 2, 3, 10, 30])
+         + scale_x_log10(minor_breaks=[], limits=(lo, xmax), breaks=[0.1, 0.3, 1, 3, 10, 30, 100])
+         + scale_y_log10(minor_breaks=[], limits=(lo, ymax), breaks=[0.1, 0.3, 1, 2, 3, 10, 30])
          + annotate("text", x=xmax / 1.1, y=ymax / 1.1, label="Potential Hy's law", ha="right", va="top", size=9)
          + annotate("text", x=xmax / 1.1, y=lo * 1.15, label="Temple's corollary", ha="right", va="bottom", size=9)
          + annotate("text", x=lo * 1.15, y=ymax / 1.1, label="Hyperbilirubinaemia", ha="left", va="top", size=9)

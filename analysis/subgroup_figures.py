@@ -143,8 +143,8 @@ def forest_orr(ard: ARD, cfg: dict):
         p += annotate("text", x=ref + 1.5, y=top, label=f"overall {ref:.1f}%", ha="left", size=FONT - 0.5,
                       color="#b2182b")
     p += geom_vline(xintercept=0, color="#999999", size=0.3)
-    p = (p + scale_x_continuous(breaks=[0, 25, 50, 75, 100], limits=(x_left, x_right), expand=(0, 0))
-          + scale_y_continuous(limits=(float(d["y"].min()) - 0.7, top + 0.6), expand=(0, 0))
+    p = (p + scale_x_continuous(minor_breaks=[], breaks=[0, 25, 50, 75, 100], limits=(x_left, x_right), expand=(0, 0))
+          + scale_y_continuous(minor_breaks=[], limits=(float(d["y"].min()) - 0.7, top + 0.6), expand=(0, 0))
           + labs(x="Confirmed objective response rate, % (95% CI, Clopper\u2013Pearson)",
                  title=f"Confirmed ORR by subgroup (efficacy-evaluable set, N = {overall.n})",
                  caption=CAPTION.format(small=SMALL, n=small) + " Dashed line: overall ORR.")
@@ -194,8 +194,8 @@ def forest_pfs(ard: ARD, cfg: dict):
     p += annotate("text", x=lo, y=top, label="\u2190 lower hazard", ha="left", size=FONT - 0.5, color="#555555")
     p += annotate("text", x=hi, y=top, label="higher hazard \u2192", ha="right", size=FONT - 0.5, color="#555555")
     p = (p + scale_x_continuous(breaks=[math.log10(b) for b in breaks], labels=[f"{b:g}" for b in breaks],
-                             limits=(x_left, x_right), expand=(0, 0))
-          + scale_y_continuous(limits=(float(d["y"].min()) - 0.7, top + 0.6), expand=(0, 0))
+                             minor_breaks=[], limits=(x_left, x_right), expand=(0, 0))
+          + scale_y_continuous(minor_breaks=[], limits=(float(d["y"].min()) - 0.7, top + 0.6), expand=(0, 0))
           + labs(x="PFS hazard ratio against the reference level of the factor (log scale, Wald 95% CI)",
                  title=f"PFS hazard ratio by subgroup (Cox, Efron ties; efficacy-evaluable set, N = {overall.n})",
                  caption=CAPTION.format(small=SMALL, n=small)
