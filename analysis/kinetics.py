@@ -34,7 +34,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis import dates, nca
-from analysis.adsl import CAR_NK, CAR_T, derive_treatment_dates, last_on_or_before
+from analysis.adlb import each_distinct, on_or_before
+from analysis.adsl import CAR_NK, CAR_T, derive_treatment_dates
 from analysis.ard import OVERALL, frame, rows
 
 PRODUCTS = {"CAR-NK": CAR_NK, "CAR-T": CAR_T}
@@ -128,8 +129,8 @@ def derive_adpc(pc: pd.DataFrame, ex: pd.DataFrame, adsl: pd.DataFrame, cfg: dic
     first = first_infusions(ex)
     p["PARAMCD"] = _upper(p["PCTESTCD"])
     p["PCSPEC"] = _upper(p["PCSPEC"])
-    p["ADTM"] = dates.to_datetime(p["PCDTC"])
-    p["ADT"] = dates.to_date(p["PCDTC"])
+    p["ADTM"] = each_distinct(p["PCDTC"], dates.to_datetime)
+    p["ADT"] = each_distinct(p["PCDTC"], dates.to_date)
     sample_ht = _has_time(p["PCDTC"])
 
     # product: PCREFID; else the product whose first infusion last precedes the sample
@@ -142,7 +143,7 @@ def derive_adpc(pc: pd.DataFrame, ex: pd.DataFrame, adsl: pd.DataFrame, cfg: dic
 
     # reference infusion: PCRFTDTC, else the first infusion of the product (EX)
     rftdtc = p["PCRFTDTC"] if "PCRFTDTC" in p.columns else pd.Series(pd.NA, index=p.index, dtype="string")
-    rf_dtm = dates.to_datetime(rftdtc)
+    rf_dtm = each_distinct(rftdtc, dates.to_datetime)
     rf_ht = _has_time(rftdtc) & rf_dtm.notna()
     key = pd.MultiIndex.from_arrays([p["USUBJID"], p["PRODUCT"]])
     ex_dtm = pd.Series(first["FIRSTDTM"].reindex(key).to_numpy(), index=p.index)
@@ -184,23 +185,8 @@ def derive_adpc(pc: pd.DataFrame, ex: pd.DataFrame, adsl: pd.DataFrame, cfg: dic
     p["PARAM"] = p["PARAMCD"].map({k: v[0] for k, v in ANALYTES.items()}).fillna(p["PARAMCD"])
 
     # the NCA's use of each blood sample: BLQ -> 0 before the first quantifiable value, dropped after
-    p["ANL01FL"] = "N"
-    p["NCAVAL"] = np.nan
     usable = (quant | blq) & p["NCATIME"].notna() & (p["PCSPEC"] == "BLOOD")
-    keys = ["USUBJID", "PRODUCT", "PARAMCD", "PCSPEC"]
-    p["_ord"] = np.arange(len(p))
-    for _, g in p[usable].sort_values(["NCATIME", "ADTM", "_ord"], kind="stable").groupby(keys, sort=False):
-        pre = g.index[g["NCATIME"] <= 0]
-        drop = set(pre[:-1]) if len(pre) > 1 else set()   # only the last pre-dose sample
-        gq = g[(g["BLQFL"] == "N") & ~g.index.isin(drop)]
-        first_q = gq["NCATIME"].min() if len(gq) else math.inf
-        for i, r in g.iterrows():
-            if i in drop:
-                continue
-            if r["BLQFL"] == "N":
-                p.at[i, "ANL01FL"], p.at[i, "NCAVAL"] = "Y", r["AVAL"]
-            elif r["NCATIME"] < first_q or (len(gq) == 0):
-                p.at[i, "ANL01FL"], p.at[i, "NCAVAL"] = "Y", 0.0
+    p["ANL01FL"], p["NCAVAL"] = nca_use(p, usable)
 
     a = adsl.set_index("USUBJID")
     p["DOSELVL"] = p["USUBJID"].map(a["DOSELVL"]).astype("string")
@@ -220,6 +206,32 @@ def derive_adpc(pc: pd.DataFrame, ex: pd.DataFrame, adsl: pd.DataFrame, cfg: dic
     return out
 
 
+def nca_use(p: pd.DataFrame, usable: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """ANL01FL and NCAVAL of each sample: how the NCA uses the `usable` samples of each
+    profile (USUBJID, PRODUCT, PARAMCD, PCSPEC) in time order (NCATIME, ADTM, record
+    order). Of the samples at time 0 only the last is used; a quantifiable sample
+    (BLQFL N) is used with its value; a BLQ one with 0 when it is before the profile's
+    first quantifiable time (or the profile has none), else it is not used."""
+    keys = ["USUBJID", "PRODUCT", "PARAMCD", "PCSPEC"]
+    g = p.loc[usable.to_numpy(), keys + ["NCATIME", "ADTM", "BLQFL", "AVAL"]]
+    g = g.assign(_ord=np.flatnonzero(usable.to_numpy()))
+    g = g[g[keys].notna().all(axis=1)].sort_values(["NCATIME", "ADTM", "_ord"], kind="stable")
+    at0 = g["NCATIME"] <= 0
+    later_at0 = g[at0].groupby(keys, sort=False).cumcount(ascending=False) > 0
+    kept = ~later_at0.reindex(g.index, fill_value=False)
+    quant = g["BLQFL"] == "N"
+    first_q = g["NCATIME"].where(quant & kept).groupby([g[k] for k in keys], sort=False).transform("min")
+    use_quant = kept & quant
+    use_blq = kept & ~quant & (first_q.isna() | (g["NCATIME"] < first_q))
+    flag = np.full(len(p), "N", dtype=object)
+    value = np.full(len(p), np.nan)
+    rows = g["_ord"].to_numpy()
+    flag[rows[(use_quant | use_blq).to_numpy()]] = "Y"
+    value[rows[use_quant.to_numpy()]] = g.loc[use_quant, "AVAL"].to_numpy(dtype=float)
+    value[rows[use_blq.to_numpy()]] = 0.0
+    return flag, value
+
+
 def add_biodistribution(p: pd.DataFrame, window_days: int) -> pd.DataFrame:
     """Tumour-to-blood ratio (SAP §9) for each tissue sample (TUMOR TISSUE, ASCITES): the
     blood sample of the same subject and analyte nearest in time (calendar days apart at
@@ -231,32 +243,43 @@ def add_biodistribution(p: pd.DataFrame, window_days: int) -> pd.DataFrame:
     p["BLDBLQFL"] = pd.Series(pd.NA, index=p.index, dtype="string")
     p["BLDADT"] = pd.Series(pd.NaT, index=p.index, dtype="datetime64[ns]")
     p["TBRRSN"] = pd.Series(pd.NA, index=p.index, dtype="string")
+    tissue = p[p["PCSPEC"].isin(TISSUES)]
+    not_done = tissue["AVALC"].isin(["NOT DONE", "MISSING"])
+    p.loc[not_done.index[not_done.to_numpy()], "TBRRSN"] = "tissue sample not done"
+    pair = nearest_blood(p, tissue.index[~not_done.to_numpy()], window_days)
+    unpaired = tissue.index[~not_done.to_numpy()].difference(pair.index, sort=False)
+    p.loc[unpaired, "TBRRSN"] = f"no blood sample within {window_days} days"
+    p.loc[pair.index, "BLDVAL"] = pair["AVAL"].to_numpy()
+    p.loc[pair.index, "BLDBLQFL"] = pair["BLQFL"].to_numpy()
+    p.loc[pair.index, "BLDADT"] = pair["ADT"].to_numpy()
+    p.loc[pair.index, "BLDDIFF"] = pair["GAP"].to_numpy()
+    tissue_blq = (p.loc[pair.index, "BLQFL"] == "Y").to_numpy()
+    blood_blq = (pair["BLQFL"] == "Y").to_numpy()
+    p.loc[pair.index[tissue_blq], "TBRRSN"] = "tissue sample below LLOQ"
+    p.loc[pair.index[~tissue_blq & blood_blq], "TBRRSN"] = "paired blood sample below LLOQ"
+    ratio = pair.index[~tissue_blq & ~blood_blq]
+    p.loc[ratio, "TBRATIO"] = p.loc[ratio, "AVAL"].to_numpy() / pair.loc[ratio, "AVAL"].to_numpy()
+    return p
+
+
+def nearest_blood(p: pd.DataFrame, tissue_rows: pd.Index, window_days: int) -> pd.DataFrame:
+    """For each tissue sample (rows `tissue_rows` of `p`) that has one, the blood sample
+    (done: quantifiable or BLQ, dated) of the same subject and analyte nearest in time
+    (date-time, else date), at most `window_days` calendar days apart; ties -> the
+    earlier, then the first record. Indexed by the tissue row: AVAL, BLQFL, ADT of the
+    blood sample and GAP (blood - tissue, days)."""
     done = p["AVALC"].isin(["BLQ"]) | p["AVAL"].notna()
     blood = p[(p["PCSPEC"] == "BLOOD") & done & p["ADT"].notna()]
-    for i, r in p[p["PCSPEC"].isin(TISSUES)].iterrows():
-        cand = blood[(blood["USUBJID"] == r["USUBJID"]) & (blood["PARAMCD"] == r["PARAMCD"])]
-        cand = cand[(cand["ADT"] - r["ADT"]).abs() <= pd.Timedelta(days=window_days)]
-        if r["AVALC"] in ("NOT DONE", "MISSING"):
-            p.at[i, "TBRRSN"] = "tissue sample not done"
-            continue
-        if not len(cand):
-            p.at[i, "TBRRSN"] = f"no blood sample within {window_days} days"
-            continue
-        tdt = r["ADTM"] if pd.notna(r["ADTM"]) else r["ADT"]
-        gap = ((cand["ADTM"].fillna(cand["ADT"]) - tdt) / pd.Timedelta(days=1))
-        order = pd.DataFrame({"abs": gap.abs(), "t": cand["ADTM"].fillna(cand["ADT"])}).sort_values(["abs", "t"], kind="stable")
-        b = cand.loc[order.index[0]]
-        p.at[i, "BLDVAL"] = b["AVAL"]
-        p.at[i, "BLDBLQFL"] = b["BLQFL"]
-        p.at[i, "BLDADT"] = b["ADT"]
-        p.at[i, "BLDDIFF"] = float(gap.loc[order.index[0]])
-        if r["BLQFL"] == "Y":
-            p.at[i, "TBRRSN"] = "tissue sample below LLOQ"
-        elif b["BLQFL"] == "Y":
-            p.at[i, "TBRRSN"] = "paired blood sample below LLOQ"
-        else:
-            p.at[i, "TBRATIO"] = r["AVAL"] / b["AVAL"]
-    return p
+    keys = ["USUBJID", "PARAMCD"]
+    t = p.loc[tissue_rows, keys + ["ADT", "ADTM"]]
+    t = t[t[keys].notna().all(axis=1)].assign(_tis=lambda x: x.index, _tdt=lambda x: x["ADTM"].fillna(x["ADT"]))
+    b = blood[keys + ["ADT", "ADTM", "AVAL", "BLQFL"]].assign(_bld=blood.index)
+    m = t[keys + ["ADT", "_tis", "_tdt"]].merge(b, on=keys, suffixes=("_T", ""))
+    m = m[(m["ADT"] - m["ADT_T"]).abs() <= pd.Timedelta(days=window_days)]
+    m = m.assign(_t=m["ADTM"].fillna(m["ADT"]))
+    m = m.assign(GAP=(m["_t"] - m["_tdt"]) / pd.Timedelta(days=1))
+    m = m.assign(_abs=m["GAP"].abs()).sort_values(["_tis", "_abs", "_t", "_bld"], kind="stable")
+    return m.drop_duplicates("_tis").set_index("_tis")[["AVAL", "BLQFL", "ADT", "GAP"]].rename_axis(None)
 
 
 # --------------------------------------------------------------------------- ADPP
@@ -269,21 +292,18 @@ def derive_adpp(adpc: pd.DataFrame, cfg: dict | None = None) -> pd.DataFrame:
     end = float(st["auc_end_day"])
     if adpc is None or len(adpc) == 0:
         return _empty(ADPP_COLUMNS)
-    done = (adpc["BLQFL"] == "Y") | adpc["AVAL"].notna()   # not-done and missing samples are no samples
-    b = adpc[(adpc["PCSPEC"] == "BLOOD") & done]
     recs = []
-    for (u, prod, an), g in b.groupby(["USUBJID", "PRODUCT", "PARAMCD"], sort=True):
-        g = g.sort_values(["NCATIME", "ADTM"], kind="stable")
-        res = nca.compute_nca(g["NCATIME"].to_numpy(), g["AVAL"].to_numpy(), (g["BLQFL"] == "Y").to_numpy(), end)
-        unit = str(g["AVALU"].dropna().iloc[0]) if g["AVALU"].notna().any() else ANALYTES.get(an, ("", ""))[1]
-        q = g[g["AVAL"].notna()]
+    for prof in blood_profiles(adpc):
+        u, prod, an = prof["key"]
+        res = nca.compute_nca(prof["t"], prof["aval"], prof["blq"], end)
+        unit = str(prof["unit"]) if pd.notna(prof["unit"]) else ANALYTES.get(an, ("", ""))[1]
         persist, pnote = math.nan, ""
-        if len(q):
-            persist = float(q["ARELDY"].iloc[-1])
-            if g.index[-1] == q.index[-1]:
+        if prof["n_quant"]:
+            persist = prof["persist"]
+            if prof["last_quant"]:
                 pnote = "quantifiable at the last sample (persistence ongoing)"
-        base = dict(USUBJID=u, PRODUCT=prod, ROUTE=g["ROUTE"].iloc[0], DOSELVL=g["DOSELVL"].iloc[0],
-                    PKFL=g["PKFL"].iloc[0], ANALYTE=an, PCSPEC="BLOOD")
+        base = dict(USUBJID=u, PRODUCT=prod, ROUTE=prof["ROUTE"], DOSELVL=prof["DOSELVL"],
+                    PKFL=prof["PKFL"], ANALYTE=an, PCSPEC="BLOOD")
         for k in PP_PARAMS:
             if k == "PERSIST":
                 v, reason, note = persist, (res.reasons.get("CLAST", "") if math.isnan(persist) else ""), pnote
@@ -296,6 +316,38 @@ def derive_adpp(adpc: pd.DataFrame, cfg: dict | None = None) -> pd.DataFrame:
     for c in ADPP_COLUMNS:
         out[c] = out[c].astype(float) if c == "AVAL" else out[c].astype("string")
     return out
+
+
+def blood_profiles(adpc: pd.DataFrame):
+    """The blood profiles of ADPC, one per subject, product and analyte (sorted), each as
+    a dict: key (USUBJID, PRODUCT, PARAMCD); t, aval, blq (NCATIME, AVAL, BLQFL Y) of its
+    samples done (quantifiable or BLQ) in time order (NCATIME, ADTM; record order on
+    ties); unit (first AVALU given, else missing); ROUTE, DOSELVL, PKFL of the first
+    sample; n_quant (quantifiable samples); persist (ARELDY of the last quantifiable
+    sample) and last_quant (whether the last sample is quantifiable)."""
+    keys = ["USUBJID", "PRODUCT", "PARAMCD"]
+    done = (adpc["BLQFL"] == "Y") | adpc["AVAL"].notna()   # not-done and missing samples are no samples
+    b = adpc[(adpc["PCSPEC"] == "BLOOD") & done]
+    b = b[b[keys].notna().all(axis=1)].sort_values(keys + ["NCATIME", "ADTM"], kind="stable")
+    k = b[keys].to_numpy()
+    new = np.r_[True, (k[1:] != k[:-1]).any(axis=1)] if len(b) else np.zeros(0, dtype=bool)
+    gid = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(b)].astype(int)
+    t, aval = b["NCATIME"].to_numpy(), b["AVAL"].to_numpy()
+    blq = (b["BLQFL"] == "Y").to_numpy()
+    quant = b["AVAL"].notna().to_numpy()
+    n_quant = np.add.reduceat(quant.astype(int), starts) if len(b) else np.array([], dtype=int)
+    last_q = pd.Series(np.where(quant, np.arange(len(b)), -1)).groupby(gid).max().to_numpy()
+    areldy = b["ARELDY"].to_numpy(dtype=float)
+    unit = b.groupby(gid, sort=True)["AVALU"].first()
+    first = {c: b[c].to_numpy()[starts] for c in ("USUBJID", "PRODUCT", "PARAMCD", "ROUTE", "DOSELVL", "PKFL")}
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        yield {"key": (first["USUBJID"][i], first["PRODUCT"][i], first["PARAMCD"][i]),
+               "t": t[s:e], "aval": aval[s:e], "blq": blq[s:e], "unit": unit.iloc[i],
+               "ROUTE": first["ROUTE"][i], "DOSELVL": first["DOSELVL"][i], "PKFL": first["PKFL"][i],
+               "n_quant": int(n_quant[i]), "persist": float(areldy[last_q[i]]) if last_q[i] >= 0 else math.nan,
+               "last_quant": bool(last_q[i] == e - 1)}
 
 
 # --------------------------------------------------------------------------- cytokines
@@ -319,8 +371,8 @@ def derive_adcyt(lb: pd.DataFrame, ex: pd.DataFrame, ae: pd.DataFrame, adsl: pd.
     saf = adsl[adsl["SAFFL"] == "Y"].set_index("USUBJID")
     if lb is None or len(lb) == 0 or not len(saf):
         return _empty(ADCYT_COLUMNS)
-    c = lb[(_upper(lb["LBCAT"]) == "CYTOKINE") & _upper(lb["LBTESTCD"]).isin(CYTOKINES)
-           & lb["USUBJID"].isin(saf.index)].copy()
+    c = lb[(each_distinct(lb["LBCAT"], _upper) == "CYTOKINE")
+           & each_distinct(lb["LBTESTCD"], _upper).isin(CYTOKINES) & lb["USUBJID"].isin(saf.index)].copy()
     if not len(c):
         return _empty(ADCYT_COLUMNS)
     c["PARAMCD"] = _upper(c["LBTESTCD"])
@@ -328,15 +380,16 @@ def derive_adcyt(lb: pd.DataFrame, ex: pd.DataFrame, ae: pd.DataFrame, adsl: pd.
     c = c[c["AVAL"].notna()]
     trt = derive_treatment_dates(ex)
     ref_dtm = trt["TRTSDTM"].dropna()
-    base_rows = last_on_or_before(c, "LBDTC", ref_dtm, "AVAL")
-    c["ADT"] = dates.to_date(c["LBDTC"])
-    c["ADTM"] = dates.to_datetime(c["LBDTC"])
+    c["ADT"] = each_distinct(c["LBDTC"], dates.to_date)
+    c["ADTM"] = each_distinct(c["LBDTC"], dates.to_datetime)
+    base_rows = c[on_or_before(c, "LBDTC", ref_dtm)]
     c = c[c["ADT"].notna()]
     c["ABLFL"] = "N"
-    last = base_rows.sort_values(["USUBJID", "PARAMCD", "_dt", "_dtm"], kind="stable").groupby(["USUBJID", "PARAMCD"]).tail(1)
+    last = base_rows.sort_values(["USUBJID", "PARAMCD", "ADT", "ADTM"], kind="stable")
+    last = last.groupby(["USUBJID", "PARAMCD"]).tail(1)
     c.loc[c.index.isin(last.index), "ABLFL"] = "Y"
     base = last.set_index(["USUBJID", "PARAMCD"])["AVAL"]
-    c["BASE"] = pd.MultiIndex.from_arrays([c["USUBJID"], c["PARAMCD"]]).map(base.to_dict()).astype(float)
+    c["BASE"] = base.reindex(pd.MultiIndex.from_arrays([c["USUBJID"], c["PARAMCD"]])).to_numpy(dtype=float)
     post = ~c.index.isin(base_rows.index)
     c["R2BASE"] = (c["AVAL"] / c["BASE"]).where(c["BASE"] > 0)
     rfst = saf["RFSTDT"] if "RFSTDT" in saf.columns else saf["TRTSDT"]
