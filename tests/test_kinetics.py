@@ -141,6 +141,69 @@ def test_biodistribution_pairs_within_3_days(adpc):
     assert math.isnan(asc["TBRATIO"]) and asc["TBRRSN"] == "no blood sample within 3 days"
 
 
+PC_COLS = ["USUBJID", "PCSEQ", "PCREFID", "PCTESTCD", "PCSPEC", "PCORRES", "PCSTRESN", "PCSTRESU",
+           "PCLLOQ", "PCSTAT", "PCRFTDTC", "PCDTC"]
+
+
+def one_subject(subj, infusion):
+    """EX (one CAR-T infusion) and ADSL of a single subject of the kinetics set."""
+    e = sdtm(["USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXROUTE", "EXSTDTC"],
+             [[subj, 1.0, "NKG2D CAR-T", 3e7, "INTRAVENOUS", infusion]])
+    a = pd.DataFrame({"USUBJID": [subj], "DOSELVL": pd.array(["DL2"], dtype="string"), "PKFL": ["Y"],
+                      "SAFFL": ["Y"], "TRTSDT": pd.to_datetime([infusion[:10]])})
+    return e, a
+
+
+def test_nca_use_of_predose_and_blq_samples():
+    # K3: CAR-T 2026-03-01T10:00. Two pre-dose BLQ samples: only the later one is used (0 at
+    # time 0); BLQ on day 1, before the first quantifiable value (day 2): 0; BLQ on day 4, after it:
+    # not used. Profile t = 0, 1, 2, 7; c = 0, 0, 300, 100.
+    rf, u = "2026-03-01T10:00", "copies/ug gDNA"
+    p = sdtm(PC_COLS, [
+        ["K3", 1.0, "CAR-T", "CARDNA", "BLOOD", "BLQ", NAN, u, 50.0, None, rf, "2026-02-28T09:00"],
+        ["K3", 2.0, "CAR-T", "CARDNA", "BLOOD", "BLQ", NAN, u, 50.0, None, rf, "2026-03-01T08:00"],
+        ["K3", 3.0, "CAR-T", "CARDNA", "BLOOD", "BLQ", NAN, u, 50.0, None, rf, "2026-03-02T08:00"],
+        ["K3", 4.0, "CAR-T", "CARDNA", "BLOOD", "300", 300.0, u, 50.0, None, rf, "2026-03-03T08:00"],
+        ["K3", 5.0, "CAR-T", "CARDNA", "BLOOD", "BLQ", NAN, u, 50.0, None, rf, "2026-03-05T08:00"],
+        ["K3", 6.0, "CAR-T", "CARDNA", "BLOOD", "100", 100.0, u, 50.0, None, rf, "2026-03-08T08:00"],
+    ])
+    e, a = one_subject("K3", rf)
+    adpc = kin.derive_adpc(p, e, a, CFG)
+    assert list(adpc["NCATIME"]) == [0, 0, 1, 2, 4, 7]
+    assert list(adpc["ANL01FL"]) == ["N", "Y", "Y", "Y", "N", "Y"]
+    assert adpc["NCAVAL"].tolist()[1:4] == [0, 0, 300] and adpc["NCAVAL"].iloc[5] == 100
+    assert adpc["NCAVAL"].iloc[[0, 4]].isna().all()
+    pp_ = pp(kin.derive_adpp(adpc, CFG), "K3", "CAR-T", "CARDNA")["AVAL"]
+    # 0-1: 0; 1-2: (0 + 300)/2 = 150; 2-7 falling: (300 - 100)/ln 3 * 5 = 910.239
+    assert pp_["AUCLST"] == pytest.approx(150 + 1000 / math.log(3))
+    assert (pp_["CMAX"], pp_["TMAX"], pp_["CLAST"], pp_["TLAST"], pp_["PERSIST"]) == (300, 2, 100, 7, 7)
+
+
+def test_biodistribution_tie_and_window_edge():
+    # K4: CAR-T 2026-03-01T10:00. Tumour 03-10T12:00 between two blood samples a day either side:
+    # the earlier (100, the later record) -> TBRATIO 10, BLDDIFF -1. Ascites 03-20T12:00: blood 03-17T08:00 is 3
+    # calendar days away (in the window) -> 50 / 200, BLDDIFF -(3 + 4/24); 03-24 is 4 days away.
+    # Ascites 03-27T12:00: nearest blood 03-28 is BLQ -> no ratio.
+    rf, u = "2026-03-01T10:00", "copies/ug gDNA"
+    p = sdtm(PC_COLS, [
+        ["K4", 1.0, "CAR-T", "CARDNA", "BLOOD", "400", 400.0, u, 50.0, None, rf, "2026-03-11T12:00"],
+        ["K4", 2.0, "CAR-T", "CARDNA", "BLOOD", "100", 100.0, u, 50.0, None, rf, "2026-03-09T12:00"],
+        ["K4", 3.0, "CAR-T", "CARDNA", "TUMOR TISSUE", "1000", 1000.0, u, 50.0, None, rf, "2026-03-10T12:00"],
+        ["K4", 4.0, "CAR-T", "CARDNA", "BLOOD", "200", 200.0, u, 50.0, None, rf, "2026-03-17T08:00"],
+        ["K4", 5.0, "CAR-T", "CARDNA", "BLOOD", "900", 900.0, u, 50.0, None, rf, "2026-03-24T08:00"],
+        ["K4", 6.0, "CAR-T", "CARDNA", "ASCITES", "50", 50.0, u, 50.0, None, rf, "2026-03-20T12:00"],
+        ["K4", 7.0, "CAR-T", "CARDNA", "ASCITES", "80", 80.0, u, 50.0, None, rf, "2026-03-27T12:00"],
+        ["K4", 8.0, "CAR-T", "CARDNA", "BLOOD", "BLQ", NAN, u, 50.0, None, rf, "2026-03-28T12:00"],
+    ])
+    e, a = one_subject("K4", rf)
+    t = kin.derive_adpc(p, e, a, CFG).set_index("PCSEQ")
+    assert (t.loc[3, "BLDVAL"], t.loc[3, "BLDDIFF"], t.loc[3, "TBRATIO"]) == (100, -1, 10)
+    assert t.loc[6, "BLDVAL"] == 200 and t.loc[6, "TBRATIO"] == 0.25
+    assert t.loc[6, "BLDDIFF"] == pytest.approx(-(3 + 4 / 24))
+    assert t.loc[7, "BLDBLQFL"] == "Y" and math.isnan(t.loc[7, "TBRATIO"])
+    assert t.loc[7, "TBRRSN"] == "paired blood sample below LLOQ"
+
+
 # --------------------------------------------------------------------------- cytokines, tumour
 
 def lb():

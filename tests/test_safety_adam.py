@@ -201,6 +201,33 @@ def test_adlb_baseline_and_grades(adlb):
     assert a.loc[("A", 4), "R2ANRHI"] == pytest.approx(3.25)
 
 
+def test_adlb_same_date_differs_by_subject(adsl, ex, cm, cfg):
+    # One date-time, three subjects, three answers. First infusions: A 2026-03-02T09:30,
+    # B 2026-04-01 (no time), C 2026-04-06 (no time).
+    # 2026-04-01T08:00: A after its infusion (on treatment); B the same day without an
+    # infusion time (on or before: its baseline, the latest such); C before (not its baseline:
+    # 04-06T08:00 is later and on C's infusion day). 2026-03-02T08:00: before A's 09:30
+    # (A's baseline) and before B's infusion. B's "2026-04" is not a full date: neither.
+    lb = frame(LB_COLS, [
+        ["A", 1.0, "HGB", "Hemoglobin", 125.0, "g/L", 120.0, 160.0, "2026-03-02T08:00"],
+        ["A", 2.0, "HGB", "Hemoglobin", 130.0, "g/L", 120.0, 160.0, "2026-04-01T08:00"],
+        ["A", 3.0, "HGB", "Hemoglobin", 128.0, "g/L", 120.0, 160.0, "2026-04-06T08:00"],
+        ["B", 1.0, "HGB", "Hemoglobin", 145.0, "g/L", 120.0, 160.0, "2026-03-02T08:00"],
+        ["B", 2.0, "HGB", "Hemoglobin", 140.0, "g/L", 120.0, 160.0, "2026-04-01T08:00"],
+        ["B", 3.0, "HGB", "Hemoglobin", 142.0, "g/L", 120.0, 160.0, "2026-04"],
+        ["C", 1.0, "HGB", "Hemoglobin", 150.0, "g/L", 120.0, 160.0, "2026-04-01T08:00"],
+        ["C", 2.0, "HGB", "Hemoglobin", 110.0, "g/L", 120.0, 160.0, "2026-04-06T08:00"],
+    ])
+    a = derive_adlb(lb, adsl, ex, cm, cfg).set_index(["USUBJID", "LBSEQ"])
+    assert a["ABLFL"].fillna("").to_dict() == {("A", 1): "Y", ("A", 2): "", ("A", 3): "", ("B", 1): "",
+                                               ("B", 2): "Y", ("B", 3): "", ("C", 1): "", ("C", 2): "Y"}
+    assert a["ONTRTFL"].to_dict() == {("A", 1): "N", ("A", 2): "Y", ("A", 3): "Y", ("B", 1): "N",
+                                      ("B", 2): "N", ("B", 3): "N", ("C", 1): "N", ("C", 2): "N"}
+    assert a["BASE"].to_dict() == {("A", 1): 125, ("A", 2): 125, ("A", 3): 125, ("B", 1): 140,
+                                   ("B", 2): 140, ("B", 3): 140, ("C", 1): 110, ("C", 2): 110}
+    assert a.loc[("C", 2), "BNRIND"] == "LOW" and a.loc[("C", 2), "ATOXGRN"] == 1   # < LLN, >= 100 g/L
+
+
 def test_worst_grade_and_hyslaw(adlb):
     w = worst_post_baseline(adlb).set_index(["USUBJID", "PARAMCD"])
     assert w.loc[("A", "ALT"), "WORST"] == 2 and w.loc[("A", "ALT"), "BTOXGRN"] == 0
