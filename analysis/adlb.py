@@ -229,6 +229,7 @@ def derive_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, ex: pd.DataFrame, cm: pd.D
         if c in d.columns and d[c].dtype == object:
             d[c] = d[c].astype("string")
     out = d[[c for c in ADLB_COLUMNS if c in d.columns]]
+    del d  # the working columns go before the sort copies the output (peak memory)
     return out.sort_values(["USUBJID", "PARAMCD", "ADTM", "LBSEQ"], kind="stable", ignore_index=True)
 
 
