@@ -6,7 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 from analysis.config import ConfigError, validate_config  # noqa: E402
-from analysis.inprocess import run_script  # noqa: E402,F401
+from analysis.early_cutoff import enable as enable_early_cutoff  # noqa: E402
+from analysis.inprocess import run_script, set_stats_dir  # noqa: E402,F401
 
 configfile: "config/config.yaml"
 
@@ -25,12 +26,24 @@ def settings(*keys):
     return {k: config[k] for k in keys if k in config}
 
 
+def ard_parts(*names):
+    """Input function: the ARD part files a step reads, in the ARD's order. A table reads
+    the parts it shows, not the combined ARD, so it reruns only when they change."""
+    def parts(wildcards):
+        unknown = sorted(set(names) - set(ARD_PARTS))
+        if unknown:
+            raise WorkflowError(f"no ARD part named {unknown}; parts are {ARD_PARTS}")
+        return [f"{R}/ard/parts/{p}.parquet" for p in ARD_PARTS if p in names]
+    return parts
+
+
 # Every analysis setting, without the data source, report and bundle settings: a rule
 # that reads many keys gets this, so a report setting does not rerun the analyses.
 ANALYSIS_SETTINGS = settings(*[k for k in config if k not in ("data", "reports", "bundle")])
 
 
 R = f"results/{CUT}"
+set_stats_dir(f"{R}/logs/jobs")  # each job's wall time, CPU time and peak memory
 EXPORT = config["data"]["export_dir"]
 FORMATS = config["reports"]["formats"]
 DOMAINS = ["dm", "ex", "ae", "lb", "tu", "tr", "rs", "ds",
@@ -47,6 +60,12 @@ ADAM = ["adsl"]     # results/<cut>/adam/<name>.parquet
 TEXTS = []          # results/<cut>/text/<name>.md
 
 
+# Hub rules (ingest, the ADaM datasets, the ARD parts) are `checkpoint`s: when one of
+# them has run, Snakemake re-evaluates what is left to do, and a job whose inputs came
+# out byte-identical (same checksum as when it last ran) is skipped. So a changed AE
+# record reruns ingest, ADSL and the safety branch, and nothing whose inputs it did not
+# change (see docs/architecture.md, "Precise invalidation"; analysis/early_cutoff.py).
+enable_early_cutoff()
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"

@@ -147,14 +147,27 @@ class ARD:
         self.df = df.astype("string").fillna("")
         key = ["analysis", "group", "group_level", "variable", "variable_level", "stat"]
         self._ix = {tuple(r[:6]): r[6] for r in self.df[COLUMNS].itertuples(index=False, name=None)}
+        self._analyses = set(self.df["analysis"].unique())
 
     @classmethod
-    def read(cls, path: Path | str) -> "ARD":
-        return cls(pd.read_parquet(path))
+    def read(cls, path) -> "ARD":
+        """The ARD file, or the ARD parts a step reads (a list of part files): a table
+        reads only the parts it shows, so it reruns only when they change."""
+        if isinstance(path, (str, Path)):
+            return cls(pd.read_parquet(path))
+        return cls(combine([pd.read_parquet(p) for p in path]))
+
+    def _require(self, analysis) -> None:
+        """A missing statistic of an analysis the ARD does not hold at all is most likely
+        a step whose rule does not read the ARD part that holds it: say so."""
+        if analysis not in self._analyses:
+            raise KeyError(f"ARD has no analysis {analysis!r}: does the step's rule read the "
+                           f"ARD part that holds it? (the parts read hold {sorted(self._analyses)})")
 
     def get(self, analysis, variable, stat, group=OVERALL, group_level=OVERALL, variable_level="") -> str:
         k = (analysis, group, group_level, variable, variable_level, stat)
         if k not in self._ix:
+            self._require(analysis)
             raise KeyError(f"ARD has no statistic {k}")
         return self._ix[k]
 

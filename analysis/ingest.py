@@ -5,7 +5,9 @@
 - ``<out_dir>/validation/validation-report.{md,csv,json}``, always (also on failure);
 - on success only: ``<out_dir>/sdtm/<dom>.parquet`` for every domain of the contract (an
   absent optional domain with 0 rows and its contract columns; a contract column absent from
-  the export is added empty), and ``<out_dir>/sdtm/ingest.json`` (written last).
+  the export is added empty), ``<out_dir>/sdtm/domains.json`` (the domains present and
+  absent: what the analyses read) and ``<out_dir>/sdtm/ingest.json`` (written last; also
+  every input file's SHA-256, record counts and data-cut exclusions).
 
 Any validation error stops the run before anything but the report is written:
 ``ValidationFailed`` is raised after the problems are printed to stderr.
@@ -156,5 +158,10 @@ def ingest(export_dir: Path | str, cut, out_dir: Path | str, *, dose_levels: dic
             "report": "validation/validation-report.md",
         },
     }
+    # What the analyses need to know about the export, apart from its bytes: which
+    # domains it has. Kept apart from ingest.json (which holds every input file's
+    # SHA-256), so that a changed record reruns only the analyses of its domain.
+    present = {k: meta[k] for k in ("domains_present", "domains_absent")}
+    write_text(sdtm_dir / "domains.json", json.dumps(present, indent=2) + "\n")
     write_text(sdtm_dir / "ingest.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     return meta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +16,51 @@ from analysis.adsl import derive_adsl
 from analysis.atomic import atomic_path, write_text
 
 
-def load_sdtm(meta_path: Path | str) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    """The validated, data-cut domains written by ingest, and the set present in the export."""
+class Domains(Mapping):
+    """The validated, data-cut domains of one run, read from ``sdtm/<dom>.parquet`` when
+    first used. Under Snakemake a step may read only the domains its rule declares as
+    input (``analysis.inprocess.declared_inputs``): reading another one is a hidden
+    dependency (the step would not rerun when that domain changes) and stops the job."""
+
+    def __init__(self, folder: Path, declared: set[str] | None = None):
+        self._folder = folder
+        self._declared = declared
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._codes = sorted(p.stem.upper() for p in folder.glob("*.parquet"))
+
+    def __getitem__(self, code: str) -> pd.DataFrame:
+        if code not in self._frames:
+            path = self._folder / f"{code.lower()}.parquet"
+            if not path.exists():
+                raise KeyError(code)
+            if self._declared is not None and str(path.resolve()) not in self._declared:
+                raise UndeclaredInput(
+                    f"this step reads {path} but its rule does not list it as input: add the "
+                    "domain to the rule's `sdtm` input in workflow/rules/ (a hidden dependency "
+                    "would not rerun the step when the domain changes)")
+            self._frames[code] = pd.read_parquet(path)
+        return self._frames[code]
+
+    def __iter__(self):
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
+class UndeclaredInput(RuntimeError):
+    pass
+
+
+def load_sdtm(meta_path: Path | str) -> tuple[Domains, set[str]]:
+    """The validated, data-cut domains written by ingest (read on first use), and the set
+    present in the export. ``meta_path`` is ``sdtm/domains.json`` (or ``ingest.json``)."""
+    from analysis.inprocess import declared_inputs
+
     meta_path = Path(meta_path)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    folder = meta_path.parent
-    domains = {p.stem.upper(): pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
-    present = {d.upper() for d in meta.get("domains_present", domains)}
+    domains = Domains(meta_path.parent, declared_inputs())
+    present = {d.upper() for d in meta.get("domains_present", list(domains))}
     return domains, present
 
 

@@ -70,7 +70,11 @@ def test_identifiers_never_reach_the_output(run):
 
 def test_every_contract_domain_is_written(run):
     names = sorted(p.name for p in (run["out"] / "sdtm").iterdir())
-    assert names == sorted([f"{c.lower()}.parquet" for c in DOMAINS] + ["ingest.json"])
+    assert names == sorted([f"{c.lower()}.parquet" for c in DOMAINS] + ["ingest.json", "domains.json"])
+    present = json.loads((run["out"] / "sdtm" / "domains.json").read_text())
+    assert present == {"domains_present": run["meta"]["domains_present"],
+                       "domains_absent": run["meta"]["domains_absent"]}
+    assert "MI" in present["domains_absent"]
     mi = sdtm(run, "MI")
     assert len(mi) == 0 and list(mi.columns[:3]) == ["STUDYID", "USUBJID", "MITESTCD"]
     assert mi["MISTRESN"].dtype == "float64"

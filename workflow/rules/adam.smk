@@ -1,8 +1,8 @@
 # Analysis datasets (ADaM) from the validated, data-cut domains.
-rule adsl:
+checkpoint adsl:
     input:
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=DOMAINS),
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
     output:
         f"{R}/adam/adsl.parquet",
     params:

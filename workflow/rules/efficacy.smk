@@ -10,10 +10,10 @@ FIGURES += EFFICACY_FIGURES
 TEXTS += ["efficacy"]
 
 
-rule adam_efficacy:
+checkpoint adam_efficacy:
     input:
         adsl=f"{R}/adam/adsl.parquet",
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["rs", "tu", "tr", "cm"]),
     output:
         adrs=f"{R}/adam/adrs.parquet",
@@ -27,7 +27,7 @@ rule adam_efficacy:
         run_script("efficacy_adam", input, output, params, wildcards, threads, log)
 
 
-rule ard_efficacy:
+checkpoint ard_efficacy:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         adrs=f"{R}/adam/adrs.parquet",
@@ -42,7 +42,7 @@ rule ard_efficacy:
 
 rule tables_efficacy:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("efficacy"),
         adrs=f"{R}/adam/adrs.parquet",
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=EFFICACY_TABLES, ext=TABLE_EXTS),
@@ -55,7 +55,7 @@ rule tables_efficacy:
 
 rule figures_efficacy:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("efficacy"),
         adsl=f"{R}/adam/adsl.parquet",
         adrs=f"{R}/adam/adrs.parquet",
         adtr=f"{R}/adam/adtr.parquet",
@@ -71,7 +71,7 @@ rule figures_efficacy:
 
 rule text_efficacy:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("efficacy"),
     output:
         f"{R}/text/efficacy.md",
     params:

@@ -8,10 +8,10 @@ TABLES += ["T-ELIG", "L-ELIG"]
 TEXTS += ["eligibility", "eligibility-summary"]
 
 
-rule adelig:
+checkpoint adelig:
     input:
         adsl=f"{R}/adam/adsl.parquet",
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["ex", "lb", "vs", "qs", "eg", "cv"]),
         criteria=ELIG_CRITERIA,
     output:
@@ -24,7 +24,7 @@ rule adelig:
         run_script("eligibility_adam", input, output, params, wildcards, threads, log)
 
 
-rule ard_eligibility:
+checkpoint ard_eligibility:
     input:
         adelig=f"{R}/adam/adelig.parquet",
         criteria=ELIG_CRITERIA,
@@ -38,7 +38,7 @@ rule ard_eligibility:
 
 rule tables_eligibility:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("eligibility"),
         adelig=f"{R}/adam/adelig.parquet",
         criteria=ELIG_CRITERIA,
     output:
@@ -53,7 +53,7 @@ rule tables_eligibility:
 
 rule text_eligibility:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("eligibility"),
         criteria=ELIG_CRITERIA,
     output:
         text=f"{R}/text/eligibility.md",

@@ -9,11 +9,12 @@ def export_input(wildcards):
     return sorted(str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-rule ingest:
+checkpoint ingest:
     input:
         export_input,
     output:
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=DOMAINS),
+        domains=f"{R}/sdtm/domains.json",
         meta=f"{R}/sdtm/ingest.json",
     params:
         export_dir=EXPORT,

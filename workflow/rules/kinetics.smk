@@ -8,10 +8,10 @@ FIGURES += ["F-PK", "F-CYTO"]
 TEXTS += ["kinetics", "kinetics-fig-pk", "kinetics-fig-cyto"]
 
 
-rule kinetics_adam:
+checkpoint kinetics_adam:
     input:
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["pc", "ex", "lb", "ae"]),
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
         adsl=f"{R}/adam/adsl.parquet",
     output:
         adpc=f"{R}/adam/adpc.parquet",
@@ -25,10 +25,10 @@ rule kinetics_adam:
         run_script("kinetics_adam", input, output, params, wildcards, threads, log)
 
 
-rule ard_kinetics:
+checkpoint ard_kinetics:
     input:
-        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["ex", "tu", "tr", "cm"]),
-        meta=f"{R}/sdtm/ingest.json",
+        sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["pc", "ex", "tu", "tr", "cm"]),
+        meta=f"{R}/sdtm/domains.json",
         adsl=f"{R}/adam/adsl.parquet",
         adpc=f"{R}/adam/adpc.parquet",
         adpp=f"{R}/adam/adpp.parquet",
@@ -45,7 +45,7 @@ rule ard_kinetics:
 
 rule tables_kinetics:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("sets", "kinetics"),
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-NCA", "T-BIODIST", "T-CYTO"], ext=TABLE_EXTS),
     params:
@@ -59,7 +59,7 @@ rule tables_kinetics:
 
 rule figures_kinetics:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("kinetics"),
         adpc=f"{R}/adam/adpc.parquet",
         adcyt=f"{R}/adam/adcyt.parquet",
     output:
@@ -75,7 +75,7 @@ rule figures_kinetics:
 
 rule text_kinetics:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("sets", "kinetics"),
     output:
         text=f"{R}/text/kinetics.md",
         fig_pk=f"{R}/text/kinetics-fig-pk.md",

@@ -15,10 +15,10 @@ FIGURES += SAFETY_FIGURES
 TEXTS += ["safety"]
 
 
-rule adae:
+checkpoint adae:
     input:
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["ae", "ex", "cm"]),
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
         adsl=f"{R}/adam/adsl.parquet",
     output:
         f"{R}/adam/adae.parquet",
@@ -32,10 +32,10 @@ rule adae:
         run_script("safety_adae", input, output, params, wildcards, threads, log)
 
 
-rule adlb:
+checkpoint adlb:
     input:
         sdtm=expand(f"{R}/sdtm/{{dom}}.parquet", dom=["lb", "ex", "cm"]),
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
         adsl=f"{R}/adam/adsl.parquet",
         criteria=SAFETY_CRITERIA,
     output:
@@ -50,7 +50,7 @@ rule adlb:
         run_script("safety_adlb", input, output, params, wildcards, threads, log)
 
 
-rule ard_escalation:
+checkpoint ard_escalation:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         adae=f"{R}/adam/adae.parquet",
@@ -64,7 +64,7 @@ rule ard_escalation:
         run_script("safety_ard_escalation", input, output, params, wildcards, threads, log)
 
 
-rule ard_safety:
+checkpoint ard_safety:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         adae=f"{R}/adam/adae.parquet",
@@ -82,7 +82,7 @@ rule ard_safety:
 
 rule tables_safety:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts(*SAFETY_ESC_PARTS, *SAFETY_PARTS),
         criteria=SAFETY_CRITERIA,
     output:
         tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=SAFETY_TABLES, ext=TABLE_EXTS),

@@ -4,7 +4,7 @@ TABLES += ["T-SETS", "T-DISP"]
 TEXTS += ["summary", "executive-summary"]
 
 
-rule ard_sets:
+checkpoint ard_sets:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         ds=f"{R}/sdtm/ds.parquet",
@@ -23,7 +23,7 @@ rule ard_sets:
 
 rule tables_sets:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("sets", "disp"),
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-SETS", "T-DISP"], ext=TABLE_EXTS),
     params:

@@ -16,12 +16,12 @@ FIGURES += SUBGROUP_FIGURES
 TEXTS += ["subgroups"] + READINESS_TEXTS
 
 
-rule ard_subgroups:
+checkpoint ard_subgroups:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         adrs=f"{R}/adam/adrs.parquet",
         adtte=f"{R}/adam/adtte.parquet",
-        meta=f"{R}/sdtm/ingest.json",
+        meta=f"{R}/sdtm/domains.json",
     output:
         f"{R}/ard/parts/subgroups.parquet",
     params:
@@ -32,7 +32,7 @@ rule ard_subgroups:
         run_script("subgroups_ard", input, output, params, wildcards, threads, log)
 
 
-rule ard_demog:
+checkpoint ard_demog:
     input:
         adsl=f"{R}/adam/adsl.parquet",
     output:
@@ -47,7 +47,7 @@ rule ard_demog:
 
 rule tables_subgroups:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("efficacy", "subgroups", "demog"),
     output:
         tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=SUBGROUP_TABLES, ext=TABLE_EXTS),
         figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=SUBGROUP_FIGURES, ext=["png", "svg"]),
@@ -64,7 +64,7 @@ rule tables_subgroups:
 
 rule readiness:
     input:
-        ard=f"{R}/ard/ard.parquet",
+        ard=ard_parts("sets", "dlt", "escalation", "teae_ovr", "efficacy", "subgroups", "demog"),
     output:
         tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=READINESS_TABLES, ext=TABLE_EXTS),
         texts=expand(f"{R}/text/{{name}}.md", name=READINESS_TEXTS),
