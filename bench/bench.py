@@ -16,7 +16,6 @@ Prints a table and writes JSON. Every run happens in a temporary copy of the rep
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -35,7 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
 SNAKEMAKE = PY.with_name("snakemake")
 PARTS = ("Snakefile", "analysis", "workflow", "reports", "config")
-JOB_RE = re.compile(r"^(?:local)?rule (\w+):", re.M)
+JOB_RE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):", re.M)
+# Jobs that derive ADaM datasets and ARD parts (scripts of workflow/scripts/): the
+# part that must scale linearly with the number of subjects.
+DERIVATION_JOBS = {"ingest", "adsl", "safety_adae", "safety_adlb", "safety_ard", "safety_ard_escalation",
+                   "efficacy_adam", "efficacy_ard", "eligibility_adam", "eligibility_ard", "kinetics_adam",
+                   "kinetics_ard", "subgroups_ard", "subgroups_demog", "ard_sets", "ard_combine"}
 
 
 def copy_repo(dest: Path) -> Path:
@@ -67,12 +71,12 @@ def results_dir(work: Path, cut: str | None = None) -> Path:
 
 
 def job_benchmarks(work: Path, cut: str | None = None) -> list[dict]:
+    """Per job: wall and CPU time and peak memory, as each job's process recorded them
+    (results/<cut>/logs/jobs/<script>.json, written by analysis/worker.py)."""
     rows = []
-    for f in sorted((results_dir(work, cut) / "logs" / "bench").glob("*.tsv")):
-        with open(f) as fh:
-            r = next(csv.DictReader(fh, delimiter="\t"))
-        rows.append({"job": f.stem, "seconds": float(r["s"]), "max_rss_mb": float(r["max_rss"])
-                     if r["max_rss"] not in ("", "NA", "-") else None})
+    for f in sorted((results_dir(work, cut) / "logs" / "jobs").glob("*.json")):
+        r = json.loads(f.read_text())
+        rows.append({"job": f.stem, "seconds": r["wall_s"], "cpu_s": r["cpu_s"], "max_rss_mb": r["max_rss_mb"]})
     return rows
 
 
@@ -106,11 +110,13 @@ def export_copy(work_src: Path, tmp: Path) -> Path:
 
 
 def change_one_ae(export: Path, k: int) -> None:
+    """Change the grade of one AE record so that the safety tables change: a grade 1-2
+    record becomes grade 4 (the k-th such record, so that every repetition changes)."""
     import pandas as pd
 
     ae = pd.read_csv(export / "ae.csv", dtype=str, keep_default_na=False)
-    row = k % len(ae)
-    ae.loc[row, "AETOXGR"] = "2" if ae.loc[row, "AETOXGR"] != "2" else "1"
+    low = ae.index[ae["AETOXGR"].isin(["1", "2"])]
+    ae.loc[low[k % len(low)], "AETOXGR"] = "4"
     ae.to_csv(export / "ae.csv", index=False)
 
 
@@ -144,8 +150,8 @@ SIZE_CUT = {"phase1a": "2026-10-31", "phase1b": "2027-10-31", "load": "2027-10-3
 
 
 def bench_size(tmp: Path, size: str) -> dict:
-    """Wall time of a cold run, per-job times, and the peak memory of the run (jobs run
-    in threads of one process, so per-job memory is that process's, not the job's)."""
+    """Wall time of a cold run; per job (each runs in its own process) wall and CPU time
+    and peak memory; the largest peak of any one process of the run."""
     import resource
 
     work = copy_repo(tmp / f"size-{size}")
@@ -160,8 +166,12 @@ def bench_size(tmp: Path, size: str) -> dict:
     n_lb = sum(1 for _ in open(lb)) - 1 if lb.exists() else None
     dm = work / f"data/demo-{size}" / "dm.csv"
     n_dm = sum(1 for _ in open(dm)) - 1 if dm.exists() else None
+    deriv = [j for j in rows if j["job"] in DERIVATION_JOBS]
     return {"size": size, "data_cut": cut, "subjects": n_dm, "lb_rows": n_lb, "wall_s": dt,
-            "peak_rss_mb": peak_mb if peak_mb > before / 1024 else None, "jobs": rows}
+            "peak_rss_mb": peak_mb if peak_mb > before / 1024 else None, "jobs": rows,
+            "max_job_rss_mb": max((j["max_rss_mb"] for j in rows), default=None),
+            "derivation_wall_s": sum(j["seconds"] for j in deriv),
+            "derivation_cpu_s": sum(j["cpu_s"] for j in deriv)}
 
 
 FLOOR_CODE = r"""
@@ -239,15 +249,22 @@ def print_table(r: dict) -> None:
     print(f"{'(f) floor: one process, import + renders':<44} {fmt(f['wall_median_s']):>9}   import {fmt(f['import_median_s'])}")
     if c["cold_median_s"] and f["wall_median_s"]:
         print(f"{'    cold run / floor':<44} {c['cold_median_s'] / f['wall_median_s']:>9.1f}x")
-    for s in r.get("sizes", []):
+    sizes = r.get("sizes", [])
+    for s in sizes:
         print(f"\n(e) size {s['size']} (cut {s['data_cut']}): {s['subjects']} subjects, {s['lb_rows']} LB rows, "
-              f"wall {fmt(s['wall_s'])} s, peak RSS of the run {fmt(s['peak_rss_mb'])} MB")
-        print(f"    {'job':<40} {'s':>8} {'peak MB':>9}")
+              f"wall {fmt(s['wall_s'])} s, largest process peak RSS {fmt(s['peak_rss_mb'])} MB; derivations "
+              f"and ARD: {fmt(s['derivation_wall_s'])} s wall, {fmt(s['derivation_cpu_s'])} s CPU")
+        print(f"    {'job':<40} {'wall s':>8} {'CPU s':>8} {'peak MB':>9}")
         for j in sorted(s["jobs"], key=lambda j: -j["seconds"]):
-            print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['max_rss_mb']):>9}")
+            print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['cpu_s']):>8} {fmt(j['max_rss_mb']):>9}")
+    by = {s["size"]: s for s in sizes}
+    if "phase1b" in by and "load" in by and by["phase1b"]["subjects"] and by["load"]["subjects"]:
+        per = {k: by[k]["derivation_cpu_s"] / by[k]["subjects"] for k in ("phase1b", "load")}
+        print(f"\n    derivation+ARD CPU s per subject: Phase IB {per['phase1b'] * 1000:.1f} ms, load "
+              f"{per['load'] * 1000:.1f} ms, ratio {per['load'] / per['phase1b']:.2f} (target <= 1.5)")
     print("\n(a) per-job time of the last cold run:")
     for j in sorted(c["jobs_cold"], key=lambda j: -j["seconds"]):
-        print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['max_rss_mb']):>9}")
+        print(f"    {j['job']:<40} {fmt(j['seconds']):>8} {fmt(j['cpu_s']):>8} {fmt(j['max_rss_mb']):>9}")
 
 
 if __name__ == "__main__":
