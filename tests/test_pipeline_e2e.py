@@ -147,3 +147,46 @@ def test_both_documents_have_real_tables_in_docx(run):
         with zipfile.ZipFile(res / f"reports/{doc}.docx") as z:
             xml = z.read("word/document.xml").decode("utf-8")
         assert xml.count("<w:tbl>") >= 3, doc
+
+
+def test_spanning_headers_and_docx_contents_in_the_real_report(run):
+    """T-TEAE-SOCPT: a dose level (with its N) over its Any / G>=3 columns, in the CSV,
+    the PDF (once per level) and the DOCX (gridSpan 2); the DOCX table of contents lists
+    every numbered section (level 1-2) with a link to its bookmark."""
+    import re
+
+    from lxml import etree
+
+    _, res = run
+    cols = pd.read_csv(res / "tables/T-TEAE-SOCPT.csv", dtype=str, nrows=0).columns.tolist()
+    spanners = list(dict.fromkeys(c.split(" | ")[0] for c in cols[1:]))
+    assert len(spanners) >= 3 and spanners[-1].startswith("Overall (N=")
+    assert cols[1:3] == [f"{spanners[0]} | Any", f"{spanners[0]} | G\u22653"]
+
+    text = subprocess.run(["pdftotext", "-layout", str(res / "reports/interim-report.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    page = next(p for p in text.split("\f") if "T-TEAE-SOCPT. TEAEs" in p)
+    flat = " ".join(page.split())
+    start = flat.index("T-TEAE-SOCPT. TEAEs")
+    head = flat[start:flat.index("Any TEAE", start)]   # caption and header, first page
+    for s in spanners:                                 # each dose level once, with its N
+        name, n = s.split(" (", 1)
+        assert head.count(name.split()[0]) == 1 and f"({n.rstrip(chr(0x2020))}" in head, s
+    assert head.count("G≥3") == len(spanners)
+
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    with zipfile.ZipFile(res / "reports/interim-report.docx") as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    text_of = lambda el: "".join(t.text or "" for t in el.iter(f"{w}t"))  # noqa: E731
+    socpt = next(t for t in root.iter(f"{w}tbl") if "Any TEAE" in text_of(t) and "G\u22653" in text_of(t))
+    first = socpt.find(f"{w}tr")
+    spans = [int(g.get(f"{w}val")) for g in first.iter(f"{w}gridSpan")]
+    assert spans.count(2) == len(spanners)
+    headings = [p for p in root.iter(f"{w}p") if (p.find(f"{w}pPr/{w}pStyle") is not None and
+                re.fullmatch(r"Heading[12]", p.find(f"{w}pPr/{w}pStyle").get(f"{w}val")))]
+    marks = {b.get(f"{w}name") for b in root.iter(f"{w}bookmarkStart")}
+    links = [h for h in root.iter(f"{w}hyperlink") if h.getparent().find(f"{w}pPr/{w}pStyle") is not None
+             and h.getparent().find(f"{w}pPr/{w}pStyle").get(f"{w}val").startswith("TOC")]
+    assert len(headings) >= 10 and len(links) == len(headings)
+    assert [text_of(h) for h in links] == [text_of(p) for p in headings]
+    assert all(h.get(f"{w}anchor") in marks for h in links)
