@@ -6,6 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 from analysis.config import ConfigError, validate_config  # noqa: E402
+from analysis.codeversion import code_version  # noqa: E402,F401
 from analysis.early_cutoff import enable as enable_early_cutoff  # noqa: E402
 from analysis.inprocess import run_script, set_stats_dir  # noqa: E402,F401
 
@@ -60,11 +61,12 @@ ADAM = ["adsl"]     # results/<cut>/adam/<name>.parquet
 TEXTS = []          # results/<cut>/text/<name>.md
 
 
-# Hub rules (ingest, the ADaM datasets, the ARD parts) are `checkpoint`s: when one of
-# them has run, Snakemake re-evaluates what is left to do, and a job whose inputs came
-# out byte-identical (same checksum as when it last ran) is skipped. So a changed AE
-# record reruns ingest, ADSL and the safety branch, and nothing whose inputs it did not
-# change (see docs/architecture.md, "Precise invalidation"; analysis/early_cutoff.py).
+# Every rule from ingest to the renders is a `checkpoint`: when one has run, Snakemake
+# re-evaluates what is left to do, and a job whose inputs came out byte-identical (same
+# checksum as when it last ran) is skipped. So a changed AE record reruns ingest, ADSL
+# and the safety branch, and nothing whose inputs it did not change; each rule's
+# `code=code_version(...)` reruns it when the package code it runs changes
+# (docs/architecture.md, "Jobs and precise invalidation"; analysis/early_cutoff.py).
 enable_early_cutoff()
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"

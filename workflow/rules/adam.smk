@@ -6,6 +6,7 @@ checkpoint adsl:
     output:
         f"{R}/adam/adsl.parquet",
     params:
+        code=code_version("adsl"),
         cfg=settings("data_cut", "dose_levels", "dose_match_tolerance", "reference_start",
                      "dlt_window", "subgroups"),
     log:

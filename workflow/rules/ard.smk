@@ -1,6 +1,6 @@
 # Analysis results data: each analysis writes its own part (ARD_PARTS, filled by the
 # stage files); `ard` joins them into the long-format ARD of the results contract.
-rule ard:
+checkpoint ard:
     input:
         expand(f"{R}/ard/parts/{{part}}.parquet", part=ARD_PARTS),
     output:
@@ -8,5 +8,7 @@ rule ard:
         csv=f"{R}/ard/ard.csv",
     benchmark:
         f"{R}/logs/bench/ard.tsv",
+    params:
+        code=code_version("ard_combine"),
     run:
         run_script("ard_combine", input, output, params, wildcards, threads, log)

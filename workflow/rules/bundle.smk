@@ -9,6 +9,7 @@ rule bundle:
     output:
         f"{R}/bundle/ethics-amendment-{CUT}.zip",
     params:
+        code=code_version("bundle"),
         results_dir=R,
         cut=CUT,
         documents=REPORTS,

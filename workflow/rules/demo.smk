@@ -6,6 +6,7 @@ if config["data"]["source"] == "demo":
         output:
             directory(EXPORT),
         params:
+            code=code_version("demo_export"),
             seed=config["data"].get("demo_seed", 20251015),
             size=config["data"].get("demo_size", "phase1a"),
             cut=CUT,

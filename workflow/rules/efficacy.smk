@@ -20,6 +20,7 @@ checkpoint adam_efficacy:
         adtr=f"{R}/adam/adtr.parquet",
         adtte=f"{R}/adam/adtte.parquet",
     params:
+        code=code_version("efficacy_adam"),
         cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adam_efficacy.log",
@@ -35,25 +36,27 @@ checkpoint ard_efficacy:
     output:
         f"{R}/ard/parts/efficacy.parquet",
     params:
+        code=code_version("efficacy_ard"),
         cfg=ANALYSIS_SETTINGS,
     run:
         run_script("efficacy_ard", input, output, params, wildcards, threads, log)
 
 
-rule tables_efficacy:
+checkpoint tables_efficacy:
     input:
         ard=ard_parts("efficacy"),
         adrs=f"{R}/adam/adrs.parquet",
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=EFFICACY_TABLES, ext=TABLE_EXTS),
     params:
+        code=code_version("efficacy_tables"),
         cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/tables",
     run:
         run_script("efficacy_tables", input, output, params, wildcards, threads, log)
 
 
-rule figures_efficacy:
+checkpoint figures_efficacy:
     input:
         ard=ard_parts("efficacy"),
         adsl=f"{R}/adam/adsl.parquet",
@@ -63,18 +66,20 @@ rule figures_efficacy:
     output:
         expand(f"{R}/figures/{{id}}.{{ext}}", id=EFFICACY_FIGURES, ext=["png", "svg"]),
     params:
+        code=code_version("efficacy_figures"),
         cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/figures",
     run:
         run_script("efficacy_figures", input, output, params, wildcards, threads, log)
 
 
-rule text_efficacy:
+checkpoint text_efficacy:
     input:
         ard=ard_parts("efficacy"),
     output:
         f"{R}/text/efficacy.md",
     params:
+        code=code_version("efficacy_text"),
         cfg=ANALYSIS_SETTINGS,
     run:
         run_script("efficacy_text", input, output, params, wildcards, threads, log)

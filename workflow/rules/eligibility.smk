@@ -20,6 +20,8 @@ checkpoint adelig:
         f"{R}/logs/adelig.log",
     benchmark:
         f"{R}/logs/bench/adelig.tsv",
+    params:
+        code=code_version("eligibility_adam"),
     run:
         run_script("eligibility_adam", input, output, params, wildcards, threads, log)
 
@@ -32,11 +34,13 @@ checkpoint ard_eligibility:
         f"{R}/ard/parts/eligibility.parquet",
     benchmark:
         f"{R}/logs/bench/ard_eligibility.tsv",
+    params:
+        code=code_version("eligibility_ard"),
     run:
         run_script("eligibility_ard", input, output, params, wildcards, threads, log)
 
 
-rule tables_eligibility:
+checkpoint tables_eligibility:
     input:
         ard=ard_parts("eligibility"),
         adelig=f"{R}/adam/adelig.parquet",
@@ -44,6 +48,7 @@ rule tables_eligibility:
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-ELIG", "L-ELIG"], ext=TABLE_EXTS),
     params:
+        code=code_version("eligibility_tables"),
         out_dir=f"{R}/tables",
     benchmark:
         f"{R}/logs/bench/tables_eligibility.tsv",
@@ -51,7 +56,7 @@ rule tables_eligibility:
         run_script("eligibility_tables", input, output, params, wildcards, threads, log)
 
 
-rule text_eligibility:
+checkpoint text_eligibility:
     input:
         ard=ard_parts("eligibility"),
         criteria=ELIG_CRITERIA,
@@ -60,5 +65,7 @@ rule text_eligibility:
         summary=f"{R}/text/eligibility-summary.md",
     benchmark:
         f"{R}/logs/bench/text_eligibility.tsv",
+    params:
+        code=code_version("eligibility_text"),
     run:
         run_script("eligibility_text", input, output, params, wildcards, threads, log)

@@ -17,6 +17,7 @@ checkpoint ingest:
         domains=f"{R}/sdtm/domains.json",
         meta=f"{R}/sdtm/ingest.json",
     params:
+        code=code_version("ingest"),
         export_dir=EXPORT,
         cut=CUT,
         out_dir=R,

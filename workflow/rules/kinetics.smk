@@ -18,6 +18,7 @@ checkpoint kinetics_adam:
         adpp=f"{R}/adam/adpp.parquet",
         adcyt=f"{R}/adam/adcyt.parquet",
     params:
+        code=code_version("kinetics_adam"),
         cfg=settings("kinetics"),
     benchmark:
         f"{R}/logs/bench/kinetics_adam.tsv",
@@ -36,6 +37,7 @@ checkpoint ard_kinetics:
     output:
         f"{R}/ard/parts/kinetics.parquet",
     params:
+        code=code_version("kinetics_ard"),
         cfg=settings("dose_levels", "small_group_n", "kinetics"),
     benchmark:
         f"{R}/logs/bench/ard_kinetics.tsv",
@@ -43,12 +45,13 @@ checkpoint ard_kinetics:
         run_script("kinetics_ard", input, output, params, wildcards, threads, log)
 
 
-rule tables_kinetics:
+checkpoint tables_kinetics:
     input:
         ard=ard_parts("sets", "kinetics"),
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-NCA", "T-BIODIST", "T-CYTO"], ext=TABLE_EXTS),
     params:
+        code=code_version("kinetics_tables"),
         cfg=settings("dose_levels", "small_group_n", "kinetics", "car_nk_dose"),
         out_dir=f"{R}/tables",
     benchmark:
@@ -57,7 +60,7 @@ rule tables_kinetics:
         run_script("kinetics_tables", input, output, params, wildcards, threads, log)
 
 
-rule figures_kinetics:
+checkpoint figures_kinetics:
     input:
         ard=ard_parts("kinetics"),
         adpc=f"{R}/adam/adpc.parquet",
@@ -65,6 +68,7 @@ rule figures_kinetics:
     output:
         expand(f"{R}/figures/{{id}}.{{ext}}", id=["F-PK", "F-CYTO"], ext=["png", "svg"]),
     params:
+        code=code_version("kinetics_figures"),
         cfg=settings("dose_levels", "small_group_n", "car_nk_dose"),
         out_dir=f"{R}/figures",
     benchmark:
@@ -73,7 +77,7 @@ rule figures_kinetics:
         run_script("kinetics_figures", input, output, params, wildcards, threads, log)
 
 
-rule text_kinetics:
+checkpoint text_kinetics:
     input:
         ard=ard_parts("sets", "kinetics"),
     output:
@@ -81,6 +85,7 @@ rule text_kinetics:
         fig_pk=f"{R}/text/kinetics-fig-pk.md",
         fig_cyto=f"{R}/text/kinetics-fig-cyto.md",
     params:
+        code=code_version("kinetics_text"),
         cfg=settings("dose_levels", "small_group_n"),
     benchmark:
         f"{R}/logs/bench/text_kinetics.tsv",

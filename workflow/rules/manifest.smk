@@ -12,6 +12,7 @@ rule manifest:
     output:
         f"{R}/manifest.json",
     params:
+        code=code_version("manifest"),
         cfg=config,
         results_dir=R,
     benchmark:

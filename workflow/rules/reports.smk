@@ -5,7 +5,7 @@ REPORT_SOURCES = sorted(str(p) for d in Path("reports").glob("_*") if d.is_dir()
                         for p in d.rglob("*") if p.is_file())
 
 
-rule render_report:
+checkpoint render_report:
     input:
         source="reports/{doc}.qmd",
         sources=REPORT_SOURCES,
@@ -18,6 +18,7 @@ rule render_report:
     wildcard_constraints:
         fmt="html|pdf|docx",
     params:
+        code=code_version("render_report"),
         generated_dir=R,
         work_dir=lambda w: f"{R}/reports/.render/{w.doc}-{w.fmt}",
         engine=config["reports"].get("engine", "auto"),

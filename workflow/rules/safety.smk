@@ -23,6 +23,7 @@ checkpoint adae:
     output:
         f"{R}/adam/adae.parquet",
     params:
+        code=code_version("safety_adae"),
         cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adae.log",
@@ -41,6 +42,7 @@ checkpoint adlb:
     output:
         f"{R}/adam/adlb.parquet",
     params:
+        code=code_version("safety_adlb"),
         cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adlb.log",
@@ -57,6 +59,7 @@ checkpoint ard_escalation:
     output:
         **{p: f"{R}/ard/parts/{p}.parquet" for p in SAFETY_ESC_PARTS},
     params:
+        code=code_version("safety_ard_escalation"),
         cfg=ANALYSIS_SETTINGS,
     benchmark:
         f"{R}/logs/bench/ard_escalation.tsv",
@@ -73,6 +76,7 @@ checkpoint ard_safety:
     output:
         **{p: f"{R}/ard/parts/{p}.parquet" for p in SAFETY_PARTS},
     params:
+        code=code_version("safety_ard"),
         cfg=ANALYSIS_SETTINGS,
     benchmark:
         f"{R}/logs/bench/ard_safety.tsv",
@@ -80,7 +84,7 @@ checkpoint ard_safety:
         run_script("safety_ard", input, output, params, wildcards, threads, log)
 
 
-rule tables_safety:
+checkpoint tables_safety:
     input:
         ard=ard_parts(*SAFETY_ESC_PARTS, *SAFETY_PARTS),
         criteria=SAFETY_CRITERIA,
@@ -89,6 +93,7 @@ rule tables_safety:
         figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=SAFETY_FIGURES, ext=["png", "svg"]),
         text=f"{R}/text/safety.md",
     params:
+        code=code_version("safety_tables"),
         cfg=ANALYSIS_SETTINGS,
         table_dir=f"{R}/tables",
         fig_dir=f"{R}/figures",
@@ -98,7 +103,7 @@ rule tables_safety:
         run_script("safety_tables", input, output, params, wildcards, threads, log)
 
 
-rule listings_safety:
+checkpoint listings_safety:
     input:
         adsl=f"{R}/adam/adsl.parquet",
         adae=f"{R}/adam/adae.parquet",
@@ -106,6 +111,7 @@ rule listings_safety:
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=SAFETY_LISTINGS, ext=TABLE_EXTS),
     params:
+        code=code_version("safety_listings"),
         cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/tables",
     benchmark:

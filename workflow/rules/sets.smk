@@ -14,6 +14,7 @@ checkpoint ard_sets:
         disp=f"{R}/ard/parts/disp.parquet",
         datacut=f"{R}/ard/parts/datacut.parquet",
     params:
+        code=code_version("ard_sets"),
         levels=list(config["dose_levels"]),
     benchmark:
         f"{R}/logs/bench/ard_sets.tsv",
@@ -21,12 +22,13 @@ checkpoint ard_sets:
         run_script("ard_sets", input, output, params, wildcards, threads, log)
 
 
-rule tables_sets:
+checkpoint tables_sets:
     input:
         ard=ard_parts("sets", "disp"),
     output:
         expand(f"{R}/tables/{{id}}.{{ext}}", id=["T-SETS", "T-DISP"], ext=TABLE_EXTS),
     params:
+        code=code_version("tables_sets"),
         cfg=settings("dose_levels"),
         out_dir=f"{R}/tables",
     benchmark:
@@ -35,7 +37,7 @@ rule tables_sets:
         run_script("tables_sets", input, output, params, wildcards, threads, log)
 
 
-rule report_text:
+checkpoint report_text:
     input:
         ard=f"{R}/ard/ard.parquet",
     output:
@@ -43,6 +45,7 @@ rule report_text:
         executive=f"{R}/text/executive-summary.md",
         metadata=f"{R}/text/metadata.yml",
     params:
+        code=code_version("report_text"),
         cfg=settings("study", "data_cut", "dose_levels", "reports"),
     benchmark:
         f"{R}/logs/bench/report_text.tsv",

@@ -25,6 +25,7 @@ checkpoint ard_subgroups:
     output:
         f"{R}/ard/parts/subgroups.parquet",
     params:
+        code=code_version("subgroups_ard"),
         cfg=settings("subgroups", "small_group_n", "dose_levels"),
     benchmark:
         f"{R}/logs/bench/ard_subgroups.tsv",
@@ -38,6 +39,7 @@ checkpoint ard_demog:
     output:
         f"{R}/ard/parts/demog.parquet",
     params:
+        code=code_version("subgroups_demog"),
         cfg=settings("subgroups", "dose_levels"),
     benchmark:
         f"{R}/logs/bench/ard_demog.tsv",
@@ -45,7 +47,7 @@ checkpoint ard_demog:
         run_script("subgroups_demog", input, output, params, wildcards, threads, log)
 
 
-rule tables_subgroups:
+checkpoint tables_subgroups:
     input:
         ard=ard_parts("efficacy", "subgroups", "demog"),
     output:
@@ -53,6 +55,7 @@ rule tables_subgroups:
         figures=expand(f"{R}/figures/{{id}}.{{ext}}", id=SUBGROUP_FIGURES, ext=["png", "svg"]),
         text=f"{R}/text/subgroups.md",
     params:
+        code=code_version("subgroups_outputs"),
         cfg=settings("subgroups", "small_group_n", "dose_levels"),
         table_dir=f"{R}/tables",
         fig_dir=f"{R}/figures",
@@ -62,13 +65,14 @@ rule tables_subgroups:
         run_script("subgroups_outputs", input, output, params, wildcards, threads, log)
 
 
-rule readiness:
+checkpoint readiness:
     input:
         ard=ard_parts("sets", "dlt", "escalation", "teae_ovr", "efficacy", "subgroups", "demog"),
     output:
         tables=expand(f"{R}/tables/{{id}}.{{ext}}", id=READINESS_TABLES, ext=TABLE_EXTS),
         texts=expand(f"{R}/text/{{name}}.md", name=READINESS_TEXTS),
     params:
+        code=code_version("readiness"),
         cfg=settings("study", "data_cut", "dose_levels", "car_nk_dose", "small_group_n", "phase_ib"),
         table_dir=f"{R}/tables",
         text_dir=f"{R}/text",
