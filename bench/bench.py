@@ -54,15 +54,45 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def snakemake(work: Path, *args: str) -> tuple[float, list[str], str]:
+def snakemake(work: Path, *args: str, sample_memory: bool = False) -> tuple[float, list[str], str] | tuple:
+    """Run Snakemake in `work`; with sample_memory, also the peak over the run of the
+    summed PSS (proportional set size: shared pages counted once) of Snakemake, its
+    fork server and every job process, sampled every 0.2 s."""
+    import threading
+
+    import psutil
+
     t0 = time.perf_counter()
-    proc = subprocess.run([str(SNAKEMAKE), "--cores", "2", *args], cwd=work, capture_output=True, text=True)
+    proc = subprocess.Popen([str(SNAKEMAKE), "--cores", "2", *args], cwd=work, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    peak = [0.0]
+
+    def sample():
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_full_info().pss
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        pass
+            except psutil.NoSuchProcess:
+                break
+            peak[0] = max(peak[0], total / 2**20)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if sample_memory:
+        sampler.start()
+    out, _ = proc.communicate()
     dt = time.perf_counter() - t0
-    out = proc.stdout + proc.stderr
+    if sample_memory:
+        sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake failed in {work}:\n{out[-4000:]}")
     jobs = [j for j in JOB_RE.findall(out) if j != "all"]
-    return dt, jobs, out
+    return (dt, jobs, out, peak[0]) if sample_memory else (dt, jobs, out)
 
 
 def results_dir(work: Path, cut: str | None = None) -> Path:
@@ -151,16 +181,12 @@ SIZE_CUT = {"phase1a": "2026-10-31", "phase1b": "2027-10-31", "load": "2027-10-3
 
 def bench_size(tmp: Path, size: str) -> dict:
     """Wall time of a cold run; per job (each runs in its own process) wall and CPU time
-    and peak memory; the largest peak of any one process of the run."""
-    import resource
-
+    and peak memory; the peak memory of the whole run (all its processes together)."""
     work = copy_repo(tmp / f"size-{size}")
     cut = SIZE_CUT[size]
     (work / "size.yaml").write_text(yaml.safe_dump({"data": {"demo_size": size, "export_dir": f"data/demo-{size}"},
                                                     "data_cut": cut}))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    dt, jobs, _ = snakemake(work, "--configfile", "size.yaml")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    dt, jobs, _, peak_mb = snakemake(work, "--configfile", "size.yaml", sample_memory=True)
     rows = job_benchmarks(work, cut)
     lb = work / f"data/demo-{size}" / "lb.csv"
     n_lb = sum(1 for _ in open(lb)) - 1 if lb.exists() else None
@@ -168,7 +194,7 @@ def bench_size(tmp: Path, size: str) -> dict:
     n_dm = sum(1 for _ in open(dm)) - 1 if dm.exists() else None
     deriv = [j for j in rows if j["job"] in DERIVATION_JOBS]
     return {"size": size, "data_cut": cut, "subjects": n_dm, "lb_rows": n_lb, "wall_s": dt,
-            "peak_rss_mb": peak_mb if peak_mb > before / 1024 else None, "jobs": rows,
+            "peak_pss_mb": peak_mb, "jobs": rows,
             "max_job_rss_mb": max((j["max_rss_mb"] for j in rows), default=None),
             "derivation_wall_s": sum(j["seconds"] for j in deriv),
             "derivation_cpu_s": sum(j["cpu_s"] for j in deriv)}
@@ -252,7 +278,8 @@ def print_table(r: dict) -> None:
     sizes = r.get("sizes", [])
     for s in sizes:
         print(f"\n(e) size {s['size']} (cut {s['data_cut']}): {s['subjects']} subjects, {s['lb_rows']} LB rows, "
-              f"wall {fmt(s['wall_s'])} s, largest process peak RSS {fmt(s['peak_rss_mb'])} MB; derivations "
+              f"wall {fmt(s['wall_s'])} s, peak memory of the run (PSS, all processes) {fmt(s['peak_pss_mb'])} MB, "
+              f"largest job {fmt(s['max_job_rss_mb'])} MB; derivations "
               f"and ARD: {fmt(s['derivation_wall_s'])} s wall, {fmt(s['derivation_cpu_s'])} s CPU")
         print(f"    {'job':<40} {'wall s':>8} {'CPU s':>8} {'peak MB':>9}")
         for j in sorted(s["jobs"], key=lambda j: -j["seconds"]):
