@@ -66,6 +66,20 @@ PROBLEM_IMPOSSIBLE = "dtc_impossible_date"
 PROBLEM_NO_YEAR = "dtc_missing_year"
 
 
+def per_distinct(values: pd.Series, fn):
+    """``fn(values.astype("string"))``, computed once per distinct value and spread back to
+    every row (all missing values count as one value), on the index of `values`. The same
+    result for any `fn` that maps each row on its own, at the cost of the distinct values:
+    dates, codes, units and results repeat a lot. `fn` returns a Series or a frame."""
+    text = values.astype("string")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")
+    if (codes < 0).any():
+        distinct = pd.concat([distinct, pd.Series([pd.NA], dtype="string")], ignore_index=True)
+        codes = np.where(codes < 0, len(uniques), codes)
+    return fn(distinct).take(codes).set_axis(values.index)
+
+
 def _as_text(values) -> pd.Series:
     if not isinstance(values, pd.Series):
         values = pd.Series(values)
@@ -85,25 +99,55 @@ def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     return dim
 
 
-def parse_dtc(values) -> pd.DataFrame:
-    """Parse ISO 8601 ``--DTC`` strings.
+# The layouts most dates have, read by position instead of by regular expression:
+# length -> positions of the (ASCII) digits of each part, and the separators.
+_FIXED_WIDTH = 20  # one more than the longest layout, so that a longer text shows
+_FIXED_PARTS = {"year": (0, 4), "month": (5, 7), "day": (8, 10), "hour": (11, 13), "minute": (14, 16),
+                "second": (17, 19)}
+_FIXED_LAYOUTS = {4: 1, 7: 2, 10: 3, 16: 5, 19: 6}  # length -> number of parts (YYYY ... YYYY-MM-DDThh:mm:ss)
+_FIXED_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
 
-    Returns a frame on the index of ``values`` with Int64 columns ``year``, ``month``, ``day``,
-    ``hour``, ``minute``, ``second`` (NA when absent), ``status`` (one of ``STATUSES``) and
-    ``problem`` (``dtc_not_iso8601``, ``dtc_impossible_date``, ``dtc_missing_year`` or NA).
-    Invalid values have all parts NA.
-    """
-    text = _as_text(values)
+
+def _fixed_parts(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The dates written exactly as YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm or
+    YYYY-MM-DDThh:mm:ss in ASCII digits, read without a regular expression (the same parts as
+    ``_ISO_RE`` gives them). Returns a bool array of these rows and an int array (rows x 6
+    parts, -1 where the layout has no such part)."""
+    length = text.str.len().fillna(0).to_numpy(dtype="int64")
+    rows = np.isin(length, list(_FIXED_LAYOUTS))
+    parts = np.full((len(text), len(_PARTS)), -1, dtype="int64")
+    if not rows.any():
+        return rows, parts
+    chars = np.array(text.to_numpy(dtype=object, na_value="")[rows], dtype=f"U{_FIXED_WIDTH}")
+    code = chars.view(np.uint32).reshape(len(chars), _FIXED_WIDTH).astype("int64")
+    digit = (code >= 48) & (code <= 57)
+    sub_len = length[rows]
+    n_parts = np.zeros(_FIXED_WIDTH, dtype="int64")
+    n_parts[list(_FIXED_LAYOUTS)] = list(_FIXED_LAYOUTS.values())
+    n_parts = n_parts[sub_len]
+    ok = np.ones(len(chars), dtype=bool)
+    sub = np.full((len(chars), len(_PARTS)), -1, dtype="int64")
+    for k, (start, end) in enumerate(_FIXED_PARTS.values()):
+        used = n_parts > k
+        ok &= ~used | digit[:, start:end].all(axis=1)
+        value = np.zeros(len(chars), dtype="int64")
+        for pos in range(start, end):
+            value = value * 10 + (code[:, pos] - 48)
+        sub[used, k] = value[used]
+    for pos, sep in _FIXED_SEPARATORS.items():
+        ok &= (sub_len <= pos) | (code[:, pos] == ord(sep))
+    where = np.flatnonzero(rows)
+    rows[where[~ok]] = False
+    parts[where[ok]] = sub[ok]
+    return rows, parts
+
+
+def _regex_parts(text: pd.Series) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Parts of any ``--DTC`` text by the regular expressions of the accepted forms. Returns
+    the Int64 parts (NA when absent), and bool arrays: matched ``_ISO_RE``, matched the
+    YYYY---DD notation only, and the notation of an unknown year."""
     index = text.index
-    n = len(text)
     out = pd.DataFrame(index=index)
-    if n == 0:
-        for part in _PARTS:
-            out[part] = pd.Series(dtype="Int64")
-        out["status"] = pd.Series(dtype="string")
-        out["problem"] = pd.Series(dtype="string")
-        return out
-
     parts = text.str.extract(_ISO_RE)
     for part in _PARTS:
         out[part] = _int(parts[part])
@@ -123,6 +167,56 @@ def parse_dtc(values) -> pd.DataFrame:
         day = _int(md["day"]).fillna(_int(d_only)).where(pd.Series(no_year, index=index))
         out["month"] = out["month"].mask(pd.Series(no_year, index=index), month)
         out["day"] = out["day"].mask(pd.Series(no_year, index=index), day)
+    return out, matched, no_month_hit, no_year
+
+
+def _split(text: pd.Series) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """``_regex_parts`` of every text, the common layouts read by ``_fixed_parts`` (the same
+    result, without a regular expression per value)."""
+    n = len(text)
+    fixed, fixed_values = _fixed_parts(text)
+    values = np.where(fixed_values >= 0, fixed_values, 0)
+    absent = fixed_values < 0
+    matched, no_month_hit, no_year = fixed.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    other = ~fixed & text.notna().to_numpy()
+    if other.any():
+        found, matched[other], no_month_hit[other], no_year[other] = _regex_parts(text[other])
+        for k, part in enumerate(_PARTS):
+            values[other, k] = found[part].to_numpy(dtype="int64", na_value=0)
+            absent[other, k] = found[part].isna().to_numpy()
+    out = pd.DataFrame({part: pd.arrays.IntegerArray(values[:, k].copy(), absent[:, k].copy())
+                        for k, part in enumerate(_PARTS)}, index=text.index)
+    return out, matched, no_month_hit, no_year
+
+
+def parse_dtc(values) -> pd.DataFrame:
+    """Parse ISO 8601 ``--DTC`` strings.
+
+    Returns a frame on the index of ``values`` with Int64 columns ``year``, ``month``, ``day``,
+    ``hour``, ``minute``, ``second`` (NA when absent), ``status`` (one of ``STATUSES``) and
+    ``problem`` (``dtc_not_iso8601``, ``dtc_impossible_date``, ``dtc_missing_year`` or NA).
+    Invalid values have all parts NA.
+    """
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values)
+    return per_distinct(values, _parse_text)
+
+
+def _parse_text(values: pd.Series) -> pd.DataFrame:
+    """``parse_dtc`` of every row of `values`."""
+    text = _as_text(values)
+    index = text.index
+    n = len(text)
+    if n == 0:
+        out = pd.DataFrame(index=index)
+        for part in _PARTS:
+            out[part] = pd.Series(dtype="Int64")
+        out["status"] = pd.Series(dtype="string")
+        out["problem"] = pd.Series(dtype="string")
+        return out
+
+    out, matched, no_month_hit, no_year = _split(text)
+    is_empty = text.isna().to_numpy()
 
     y = out["year"].fillna(2000).to_numpy(dtype="int64")
     m = out["month"].fillna(1).to_numpy(dtype="int64")
@@ -158,10 +252,11 @@ def parse_dtc(values) -> pd.DataFrame:
     problem[status == "no_year"] = PROBLEM_NO_YEAR
 
     invalid = status == "invalid"
-    for part in _PARTS:
-        out.loc[invalid, part] = pd.NA
-    # YYYY---DD: the day is not used
-    out.loc[no_month_hit, "day"] = pd.NA
+    if invalid.any():
+        for part in _PARTS:
+            out.loc[invalid, part] = pd.NA
+    if no_month_hit.any():  # YYYY---DD: the day is not used
+        out.loc[no_month_hit, "day"] = pd.NA
     out["status"] = pd.Series(status, index=index, dtype="string")
     out["problem"] = pd.Series(problem, index=index, dtype="string")
     return out
@@ -209,18 +304,23 @@ def _bounds(parsed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _full_days(parsed: pd.DataFrame) -> np.ndarray:
+    """The day (datetime64[D]) of each full date of parsed dates; NaT for the others."""
+    lo, _ = _bounds(parsed)
+    lo[parsed["status"].to_numpy(dtype=object) != "full"] = np.datetime64("NaT")
+    return lo
+
+
 def to_date(values) -> pd.Series:
     """Full dates as ``datetime64[ns]`` at midnight (time dropped); partial or invalid -> NaT."""
     parsed = parse_dtc(values)
-    lo, _ = _bounds(parsed)
-    lo[parsed["status"].to_numpy(dtype=object) != "full"] = np.datetime64("NaT")
-    return _series(lo, parsed.index)
+    return _series(_full_days(parsed), parsed.index)
 
 
 def to_datetime(values) -> pd.Series:
     """Full dates as ``datetime64[ns]`` keeping the time when given; partial or invalid -> NaT."""
     parsed = parse_dtc(values)
-    day = to_date(values).to_numpy(dtype="datetime64[ns]")
+    day = _full_days(parsed).astype("datetime64[ns]")
     secs = (
         parsed["hour"].fillna(0).to_numpy(dtype="int64") * 3600
         + parsed["minute"].fillna(0).to_numpy(dtype="int64") * 60

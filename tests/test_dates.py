@@ -129,3 +129,46 @@ def test_index_is_kept():
     d, f = dates.impute_dtc(v, "first")
     assert d.index.tolist() == [10, 20] and f.index.tolist() == [10, 20]
     assert dates.parse_dtc(v).index.tolist() == [10, 20]
+
+
+@pytest.mark.parametrize("value, status, parts", [
+    # the layouts read by position: each part, and a wrong separator or width is not ISO 8601
+    ("2026-03-05T07:30:09", "full", [2026, 3, 5, 7, 30, 9]),
+    ("2026-03-05T07:30", "full", [2026, 3, 5, 7, 30, None]),
+    ("0999-03-05", "invalid", [None] * 6),           # impossible: the year is before 1678
+    ("2026/03/05", "invalid", [None] * 6),
+    ("2026-03-05T07-30", "invalid", [None] * 6),
+    ("2026-03-05 07:30", "invalid", [None] * 6),
+    ("2026-03-5T07:30", "invalid", [None] * 6),
+    ("20260305", "invalid", [None] * 6),
+    ("2026-0a", "invalid", [None] * 6),
+    # other forms (read by the regular expressions)
+    ("2026-03-05T07:30:09.25", "full", [2026, 3, 5, 7, 30, 9]),
+    ("2026---05", "partial_month", [2026, None, None, None, None, None]),
+])
+def test_parts_of_each_layout(value, status, parts):
+    p = dates.parse_dtc(one([value])).iloc[0]
+    assert p["status"] == status
+    assert [None if pd.isna(p[k]) else int(p[k]) for k in ("year", "month", "day", "hour", "minute", "second")] == parts
+
+
+def test_repeated_values_are_parsed_alike_on_any_index():
+    v = pd.Series([" 2026-03", "2026-03", None, "2026-02-30", "2026-03", "", "2026-02-30"], index=[5, 5, 3, 9, 1, 0, 2])
+    p = dates.parse_dtc(v)
+    assert p.index.tolist() == [5, 5, 3, 9, 1, 0, 2]
+    assert p["status"].tolist() == ["partial_day", "partial_day", "empty", "invalid", "partial_day", "empty", "invalid"]
+    assert p["problem"].tolist()[3] == "dtc_impossible_date" and pd.isna(p["problem"].iloc[0])
+    assert p["month"].tolist()[:2] == [3, 3] and pd.isna(p["day"].iloc[4])
+    assert dates.earliest_possible(v).tolist()[:2] == [T("2026-03-01"), T("2026-03-01")]
+
+
+def test_per_distinct_spreads_each_value():
+    calls = []
+
+    def upper(s):
+        calls.append(len(s))
+        return s.str.upper()
+
+    out = dates.per_distinct(pd.Series(["a", "b", None, "a", "b", "a"], index=list("uvwxyz")), upper)
+    assert out.tolist()[:2] == ["A", "B"] and pd.isna(out["w"]) and out.tolist()[3:] == ["A", "B", "A"]
+    assert out.index.tolist() == list("uvwxyz") and calls == [3]   # a, b and the missing value
