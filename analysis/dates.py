@@ -39,6 +39,7 @@ __all__ = [
     "latest_possible",
     "impute_dtc",
     "impute_day_last",
+    "per_distinct",
 ]
 
 STATUSES = ("empty", "full", "partial_day", "partial_month", "no_year", "invalid")

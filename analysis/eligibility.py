@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import adsl as adslmod
+from analysis import dates
 from analysis.ard import OVERALL, frame, rows
 
 CRITERIA_PATH = Path(__file__).resolve().parent / "metadata" / "eligibility_criteria.csv"
@@ -192,9 +193,14 @@ def compare(value: float, op: str, limit: float) -> bool:
 def cockcroft_gault(age: float, weight_kg: float, creat_umol_l: float, sex: str) -> float:
     """Creatinine clearance in mL/min: (140 − age) × weight / (72 × creatinine mg/dL),
     × 0.85 for women; creatinine µmol/L ÷ 88.4 = mg/dL."""
+    return float(_clearance(age, weight_kg, creat_umol_l, str(sex).upper() == "F"))
+
+
+def _clearance(age, weight_kg, creat_umol_l, female):
+    """``cockcroft_gault`` on numbers or numpy arrays alike; `female` a bool or bool array."""
     scr = creat_umol_l / CREAT_UMOL_PER_MGDL
     crcl = (140.0 - age) * weight_kg / (72.0 * scr)
-    return crcl * 0.85 if str(sex).upper() == "F" else crcl
+    return np.where(female, crcl * 0.85, crcl)
 
 
 def fmt_num(x: float) -> str:
@@ -224,7 +230,7 @@ def last_values(df: pd.DataFrame | None, dom: str, test_var: str, test_code: str
     out_cols = ["value", "dtc", "dt", "uln"]
     if df is None or not len(df) or test_var not in df.columns or value_var not in df.columns:
         return pd.DataFrame(columns=out_cols)
-    t = df[df[test_var].astype("string").str.strip().str.upper() == test_code.upper()]
+    t = df[_test_key(df[test_var]) == test_code.upper()]
     t = t[t["USUBJID"].isin(ref.index)]
     if not len(t):
         return pd.DataFrame(columns=out_cols)
@@ -235,14 +241,66 @@ def last_values(df: pd.DataFrame | None, dom: str, test_var: str, test_code: str
     return pd.DataFrame({"value": b[value_var], "dtc": b[dtc].astype("string"), "dt": b["_dt"], "uln": uln})
 
 
-def _text(v) -> str:
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+def _sources(criteria: pd.DataFrame) -> dict[tuple[str, str], tuple[set[str], set[str]]]:
+    """(domain, test variable) -> (upper-case test codes, value variables) the criteria read,
+    with the Cockcroft-Gault weight when a criterion has that alternative."""
+    read = [(r.domain, r.test_variable, r.test_code, r.value_variable)
+            for r in criteria.itertuples(index=False) if r.domain != "DM"]
+    if (criteria["alternative"] != "").any():
+        read.append(WEIGHT_SOURCE)
+    out: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for dom, test_var, code, value_var in read:
+        codes, values = out.setdefault((dom, test_var), (set(), set()))
+        codes.add(code.upper())
+        values.add(value_var)
+    return out
 
 
-def _domain_frame(domains: dict, present: set[str], dom: str) -> pd.DataFrame | None:
-    if dom not in present:
-        return None
-    return domains.get(dom)
+def _test_key(codes: pd.Series) -> pd.Series:
+    """Test codes as the criteria are matched to them: stripped, upper-case."""
+    return dates.per_distinct(codes, lambda s: s.str.strip().str.upper())
+
+
+def _records_by_test(domains: dict, present: set[str], criteria: pd.DataFrame,
+                     ref: pd.Series) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """The records the criteria can read, each domain of the export split by test once (not
+    once per criterion): key (domain, test variable, upper-case test code). Kept are the
+    columns ``last_values`` uses and the records of a subject of `ref` (first infusion by
+    subject) with a full date on or before the day of the first infusion -- any other record
+    is passed over by ``last_values`` anyway, which gives the same result on these frames as
+    on the whole domain."""
+    out = {}
+    for (dom, test_var), (codes, value_vars) in _sources(criteria).items():
+        df = domains.get(dom) if dom in present else None
+        if df is None or not len(df) or test_var not in df.columns:
+            continue
+        dtc = f"{dom}DTC"
+        keep = dict.fromkeys(["USUBJID", test_var, dtc, "LBSTNRHI", *sorted(value_vars)])
+        df = df[[c for c in keep if c in df.columns]]
+        key = _test_key(df[test_var])
+        mine = key.isin(codes) & df["USUBJID"].isin(ref.index)
+        if dtc in df.columns:
+            day = dates.to_date(df[dtc])
+            mine &= day.notna() & (day <= df["USUBJID"].map(ref.dt.normalize()))
+        mine = mine.to_numpy(dtype=bool)
+        for code, records in df[mine].groupby(key[mine], sort=False):
+            out[(dom, test_var, code)] = records
+    return out
+
+
+def _subjects(treated: pd.DataFrame, ref: pd.Series) -> pd.DataFrame:
+    """The subject columns of ADELIG, one row per treated subject (ADSL order): SEX stripped
+    and upper-case (<NA> when not recorded), TRTSDTM the first infusion, and ``_sex``, the
+    sex as the thresholds are chosen by ('' when not recorded)."""
+    def col(name):
+        return treated[name].to_numpy() if name in treated.columns else np.full(len(treated), None, dtype=object)
+
+    sex = (treated["SEX"].astype("string").str.strip().str.upper().fillna("") if "SEX" in treated.columns
+           else pd.Series("", index=treated.index, dtype="string"))
+    return pd.DataFrame({"USUBJID": treated.index.to_numpy(), "SUBJID": col("SUBJID"),
+                         "SEX": sex.mask(sex.eq(""), pd.NA).to_numpy(), "AGE": col("AGE"),
+                         "DOSELVL": col("DOSELVL"), "TRTSDT": col("TRTSDT"),
+                         "TRTSDTM": ref.reindex(treated.index).to_numpy(), "_sex": sex.to_numpy()})
 
 
 def derive_adelig(adsl: pd.DataFrame, domains: dict[str, pd.DataFrame], present: set[str],
@@ -251,8 +309,10 @@ def derive_adelig(adsl: pd.DataFrame, domains: dict[str, pd.DataFrame], present:
     present = {p.upper() for p in present} | {"DM"}
     treated = adsl[adsl["SAFFL"].eq("Y")].set_index("USUBJID")
     ref = reference_datetimes(adsl, domains.get("EX"))
+    subjects = _subjects(treated, ref)
+    tests = _records_by_test(domains, present, criteria, ref)
     weight = None
-    recs = []
+    parts = []
     for cid in criterion_ids(criteria):
         lines = criteria[criteria["criterion_id"] == cid]
         first = lines.iloc[0]
@@ -261,22 +321,13 @@ def derive_adelig(adsl: pd.DataFrame, domains: dict[str, pd.DataFrame], present:
             vals = pd.DataFrame({"value": treated[first["value_variable"]], "dtc": pd.NA, "dt": pd.NaT,
                                  "uln": np.nan})
         else:
-            vals = last_values(_domain_frame(domains, present, dom), dom, first["test_variable"],
-                               first["test_code"], first["value_variable"], ref)
-        alt = lines[lines["alternative"] != ""]
-        if len(alt) and weight is None:
+            vals = last_values(tests.get((dom, first["test_variable"], first["test_code"].upper())), dom,
+                               first["test_variable"], first["test_code"], first["value_variable"], ref)
+        if (lines["alternative"] != "").any() and weight is None:
             wd, wv, wc, wn = WEIGHT_SOURCE
-            weight = last_values(_domain_frame(domains, present, wd), wd, wv, wc, wn, ref)
-        for u, subj in treated.iterrows():
-            sex = _text(subj.get("SEX")).upper()
-            rec = dict(USUBJID=u, SUBJID=subj.get("SUBJID"), SEX=sex or pd.NA, AGE=subj.get("AGE"),
-                       DOSELVL=subj.get("DOSELVL"), TRTSDT=subj.get("TRTSDT"), TRTSDTM=ref.get(u),
-                       CRITID=cid, CRITKIND=first["kind"], PARAM=first["parameter"], DOMAIN=dom,
-                       TESTCD=first["test_code"] or first["value_variable"], CRITVER=first["version"],
-                       CRIT=requirement_text(criteria, cid, sex if sex in ("M", "F") else None))
-            rec.update(_check_subject(lines, first, dom, present, vals, u, sex, subj, weight, alt))
-            recs.append(rec)
-    out = pd.DataFrame(recs)
+            weight = last_values(tests.get((wd, wv, wc)), wd, wv, wc, wn, ref)
+        parts.append(_criterion_records(subjects, criteria, lines, vals, weight, present))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if not len(out):
         out = pd.DataFrame(columns=ADELIG_COLUMNS)
     order = {cid: i for i, cid in enumerate(criterion_ids(criteria))}
@@ -296,66 +347,162 @@ def derive_adelig(adsl: pd.DataFrame, domains: dict[str, pd.DataFrame], present:
 ADELIG_COLUMNS = ["USUBJID", "SUBJID", "SEX", "AGE", "DOSELVL", "TRTSDT", "TRTSDTM", "CRITID",
                   "CRITKIND", "PARAM", "DOMAIN", "TESTCD", "CRIT", "CRITVER", "AVAL", "AVALC", "ADTC",
                   "ADT", "ULN", "XULN", "ELIGRES", "METALTFL", "ALTVAL", "WEIGHT", "REASON"]
+RESULT_COLUMNS = ["AVAL", "AVALC", "ADTC", "ADT", "ULN", "XULN", "ELIGRES", "METALTFL", "ALTVAL", "WEIGHT",
+                  "REASON"]
 
 
-def _check_subject(lines, first, dom, present, vals, u, sex, subj, weight, alt) -> dict:
-    na = dict(AVAL=np.nan, AVALC=pd.NA, ADTC=pd.NA, ADT=pd.NaT, ULN=np.nan, XULN=np.nan,
-              METALTFL="N", ALTVAL=np.nan, WEIGHT=np.nan)
+def _criterion_records(subjects: pd.DataFrame, criteria: pd.DataFrame, lines: pd.DataFrame,
+                       vals: pd.DataFrame, weight: pd.DataFrame | None, present: set[str]) -> pd.DataFrame:
+    """The ADELIG records of one criterion (its metadata `lines`), one per subject of `subjects`;
+    `vals` as ``last_values`` gives them, `weight` likewise (for the alternative)."""
+    first = lines.iloc[0]
+    cid = first["criterion_id"]
+    sex = subjects["_sex"]
+    crit = {s: requirement_text(criteria, cid, s if s in ("M", "F") else None) for s in sex.unique()}
+    head = subjects.drop(columns="_sex").assign(
+        CRITID=cid, CRITKIND=first["kind"], PARAM=first["parameter"], DOMAIN=first["domain"],
+        TESTCD=first["test_code"] or first["value_variable"], CRITVER=first["version"], CRIT=sex.map(crit))
+    return pd.concat([head, _results(lines, present, vals, subjects, weight)], axis=1)
+
+
+def _blank_results(index: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame({"AVAL": np.nan, "AVALC": pd.NA, "ADTC": pd.NA, "ADT": pd.NaT, "ULN": np.nan,
+                         "XULN": np.nan, "ELIGRES": pd.NA, "METALTFL": "N", "ALTVAL": np.nan,
+                         "WEIGHT": np.nan, "REASON": pd.NA}, index=index, columns=RESULT_COLUMNS)
+
+
+def _verdict(res: pd.DataFrame, where, result: str, reason=pd.NA) -> None:
+    """ELIGRES `result` and REASON `reason` (text, or one per record) for the records `where`."""
+    res.loc[where, "ELIGRES"] = result
+    res.loc[where, "REASON"] = reason
+
+
+def _rounded(values):
+    """Values rounded to DECIMALS with Python's correctly rounded ``round``, as ``compare``
+    rounds them (numpy's rounding can differ in the last digit)."""
+    if isinstance(values, pd.Series):
+        return values.map(lambda v: round(float(v), DECIMALS)).astype(float)
+    return round(float(values), DECIMALS)
+
+
+def _all_lines_hold(lines: pd.DataFrame, sex: pd.Series, values: pd.Series, limit_of) -> pd.Series:
+    """Per record: every line of the criterion that applies to the subject's sex (`sex`: M, F
+    or '', one per record) holds: ``compare`` of the value with ``limit_of(line)``, a number
+    or one per record."""
+    ok = pd.Series(True, index=values.index)
+    rounded = _rounded(values)
+    for _, line in lines.iterrows():
+        holds = OPS[line["comparison"]](rounded, _rounded(limit_of(line)))
+        if line["sex"]:
+            holds = holds | sex.ne(line["sex"])
+        ok &= holds
+    return ok
+
+
+def _results(lines: pd.DataFrame, present: set[str], vals: pd.DataFrame, subjects: pd.DataFrame,
+             weight: pd.DataFrame | None) -> pd.DataFrame:
+    """The result columns (RESULT_COLUMNS) of one criterion for every subject: not assessable
+    when the domain is absent, the sex-specific threshold has no line for the subject's sex, or
+    there is no value; else MET / NOT MET by the threshold lines (and the alternative)."""
+    first = lines.iloc[0]
+    dom = first["domain"]
+    res = _blank_results(subjects.index)
     if dom not in present:
-        return dict(na, ELIGRES=NOT_ASSESSABLE, REASON=f"{dom} domain not in the export")
-    applies = lines[lines["sex"].isin(["", sex])]
-    if (lines["sex"] != "").any() and not (applies["sex"] != "").any():
-        return dict(na, ELIGRES=NOT_ASSESSABLE, REASON="sex not recorded (sex-specific threshold)")
-    if u not in vals.index or pd.isna(vals.at[u, "value"]):
-        what = "no value" if dom == "DM" else "no value on or before the first infusion"
-        return dict(na, ELIGRES=NOT_ASSESSABLE, REASON=what)
-    v = vals.loc[u]
-    out = dict(na, ADTC=v["dtc"], ADT=v["dt"])
-    basis = first["threshold_basis"]
-    if basis == "ORDINAL":
-        scale = [s.upper() for s in first["ordinal_scale"].split("|")]
-        txt = str(v["value"]).strip().upper()
-        out["AVALC"] = txt
-        if txt not in scale:
-            return dict(out, ELIGRES=NOT_ASSESSABLE, REASON=f"value {txt!r} not on the scale {first['ordinal_scale']}")
-        rank = scale.index(txt)
-        ok = all(compare(rank, r["comparison"], scale.index(r["threshold"].upper())) for _, r in applies.iterrows())
-        return dict(out, ELIGRES=MET if ok else NOT_MET, REASON=pd.NA)
-    x = float(v["value"])
-    out["AVAL"] = x
-    out["AVALC"] = _with_unit(fmt_num(x), first["unit"])
-    uln = float(v["uln"]) if pd.notna(v["uln"]) else np.nan
-    if basis == "ULN":
-        if not (uln > 0):
-            return dict(out, ELIGRES=NOT_ASSESSABLE, REASON="no upper limit of normal on the record")
-        out["ULN"], out["XULN"] = uln, x / uln
-        out["AVALC"] += f" ({x / uln:.2f} × ULN)"
-    ok = True
-    for _, r in applies.iterrows():
-        limit = float(r["threshold"]) * (uln if basis == "ULN" else 1.0)
-        ok &= compare(x, r["comparison"], limit)
-    if ok:
-        return dict(out, ELIGRES=MET, REASON=pd.NA)
+        _verdict(res, res.index, NOT_ASSESSABLE, f"{dom} domain not in the export")
+        return res
+    sex = subjects["_sex"]
+    specific = set(lines.loc[lines["sex"] != "", "sex"])
+    no_sex = ~sex.isin(specific) if specific else pd.Series(False, index=res.index)
+    v = vals.reindex(subjects["USUBJID"]).set_axis(res.index)
+    has = ~no_sex & v["value"].notna()
+    _verdict(res, no_sex, NOT_ASSESSABLE, "sex not recorded (sex-specific threshold)")
+    _verdict(res, ~no_sex & ~has, NOT_ASSESSABLE,
+             "no value" if dom == "DM" else "no value on or before the first infusion")
+    if not has.any():
+        return res
+    res.loc[has, "ADTC"] = v.loc[has, "dtc"]
+    res.loc[has, "ADT"] = v.loc[has, "dt"]
+    if first["threshold_basis"] == "ORDINAL":
+        _ordinal_results(res, lines, v.loc[has, "value"], sex)
+    else:
+        _numeric_results(res, lines, v.loc[has], subjects, weight, present)
+    return res
+
+
+def _ordinal_results(res: pd.DataFrame, lines: pd.DataFrame, value: pd.Series, sex: pd.Series) -> None:
+    """Ordinal criteria (urine protein): the value's rank on the scale against the threshold's."""
+    first = lines.iloc[0]
+    scale = [s.upper() for s in first["ordinal_scale"].split("|")]
+    txt = value.astype(str).str.strip().str.upper()
+    res.loc[txt.index, "AVALC"] = txt
+    on = txt.isin(scale)
+    off = txt[~on]
+    _verdict(res, off.index, NOT_ASSESSABLE, "value " + off.map(repr) + f" not on the scale {first['ordinal_scale']}")
+    rank = txt[on].map({s: scale.index(s) for s in scale})
+    ok = _all_lines_hold(lines, sex[rank.index], rank, lambda line: scale.index(line["threshold"].upper()))
+    _verdict(res, ok.index[ok.to_numpy()], MET)
+    _verdict(res, ok.index[~ok.to_numpy()], NOT_MET)
+
+
+def _numeric_results(res: pd.DataFrame, lines: pd.DataFrame, v: pd.DataFrame, subjects: pd.DataFrame,
+                     weight: pd.DataFrame | None, present: set[str]) -> None:
+    """Numeric criteria: absolute or ×ULN thresholds, and the alternative of those that have one."""
+    first = lines.iloc[0]
+    x = v["value"].astype(float)
+    res.loc[x.index, "AVAL"] = x
+    res.loc[x.index, "AVALC"] = x.map(fmt_num) + _with_unit("", first["unit"])
+    factor = 1.0
+    if first["threshold_basis"] == "ULN":
+        uln = v["uln"].astype(float)
+        no_uln = ~(uln > 0)
+        _verdict(res, x.index[no_uln.to_numpy()], NOT_ASSESSABLE, "no upper limit of normal on the record")
+        x, factor = x[~no_uln], uln[~no_uln]
+        xuln = x / factor
+        res.loc[x.index, "ULN"] = factor
+        res.loc[x.index, "XULN"] = xuln
+        res.loc[x.index, "AVALC"] = res.loc[x.index, "AVALC"] + " (" + xuln.map("{:.2f}".format) + " × ULN)"
+    ok = _all_lines_hold(lines, subjects.loc[x.index, "_sex"], x, lambda line: float(line["threshold"]) * factor)
+    _verdict(res, ok.index[ok.to_numpy()], MET)
+    alt = lines[lines["alternative"] != ""]
+    failed = ok.index[~ok.to_numpy()]
     if not len(alt):
-        return dict(out, ELIGRES=NOT_MET, REASON=pd.NA)
-    a = alt.iloc[0]
-    # Cockcroft-Gault alternative.
-    age = subj.get("AGE")
-    w = weight.at[u, "value"] if weight is not None and u in weight.index else np.nan
-    missing = [n for n, val in (("age", age), ("sex", sex if sex in ("M", "F") else None), ("weight", w))
-               if val is None or pd.isna(val)]
-    if missing:
-        why = "VS domain not in the export" if "weight" in missing and WEIGHT_SOURCE[0] not in present else \
-            "no " + " or ".join(missing) + " on or before the first infusion"
-        return dict(out, ELIGRES=NOT_ASSESSABLE,
-                    REASON=f"above {first['threshold']} × ULN; clearance not computable ({why})")
-    crcl = cockcroft_gault(float(age), float(w), x, sex)
-    out.update(ALTVAL=crcl, WEIGHT=float(w))
-    met = compare(crcl, a["alt_comparison"], float(a["alt_threshold"]))
-    rule = f"{OP_TEXT[a['alt_comparison']]} {a['alt_threshold']} {a['alt_unit']}"
-    detail = (f"Cockcroft–Gault clearance {crcl:.1f} {a['alt_unit']}{' ' if met else ', not '}{rule} "
-              f"(age {fmt_num(float(age))}, weight {fmt_num(float(w))} kg, {'female' if sex == 'F' else 'male'})")
-    return dict(out, ELIGRES=MET if met else NOT_MET, METALTFL="Y" if met else "N", REASON=detail)
+        _verdict(res, failed, NOT_MET)
+    elif len(failed):
+        _alternative_results(res, first, alt.iloc[0], x[failed], subjects.loc[failed], weight, present)
+
+
+def _alternative_results(res: pd.DataFrame, first: pd.Series, alt: pd.Series, x: pd.Series,
+                         subjects: pd.DataFrame, weight: pd.DataFrame | None, present: set[str]) -> None:
+    """Cockcroft-Gault alternative for the records `x` (creatinine) that fail the threshold:
+    met when the clearance holds; not assessable without age, sex (M/F) or weight."""
+    age = subjects["AGE"]
+    sex = subjects["_sex"]
+    w = (weight["value"].reindex(subjects["USUBJID"]).set_axis(x.index) if weight is not None
+         else pd.Series(np.nan, index=x.index))
+    lacking = {"age": age.isna(), "sex": ~sex.isin(["M", "F"]), "weight": w.isna()}
+    names = pd.Series("", index=x.index, dtype=object)
+    for name, m in lacking.items():
+        names = names.where(~m, names.where(names.eq(""), names + " or ") + name)
+    missing = names.ne("")
+    why = ("no " + names + " on or before the first infusion").where(
+        ~(lacking["weight"] & (WEIGHT_SOURCE[0] not in present)), f"{WEIGHT_SOURCE[0]} domain not in the export")
+    _verdict(res, x.index[missing.to_numpy()], NOT_ASSESSABLE,
+             f"above {first['threshold']} × ULN; clearance not computable (" + why[missing] + ")")
+    ok = x.index[~missing.to_numpy()]
+    if not len(ok):
+        return
+    age, w, sex = age[ok].astype(float), w[ok].astype(float), sex[ok]
+    crcl = pd.Series(_clearance(age.to_numpy(), w.to_numpy(), x[ok].to_numpy(), sex.eq("F").to_numpy()), index=ok)
+    met = OPS[alt["alt_comparison"]](_rounded(crcl), _rounded(float(alt["alt_threshold"])))
+    rule = f"{OP_TEXT[alt['alt_comparison']]} {alt['alt_threshold']} {alt['alt_unit']}"
+    detail = ("Cockcroft–Gault clearance " + crcl.map("{:.1f}".format) + f" {alt['alt_unit']}"
+              + np.where(met, " ", ", not ") + rule + " (age " + age.map(fmt_num) + ", weight "
+              + w.map(fmt_num) + " kg, " + np.where(sex.eq("F"), "female", "male") + ")")
+    res.loc[ok, "ALTVAL"] = crcl
+    res.loc[ok, "WEIGHT"] = w
+    res.loc[ok, "METALTFL"] = np.where(met, "Y", "N")
+    _verdict(res, ok[met.to_numpy()], MET, detail[met])
+    _verdict(res, ok[~met.to_numpy()], NOT_MET, detail[~met])
 
 
 # --------------------------------------------------------------------------- ARD

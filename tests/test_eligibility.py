@@ -282,6 +282,32 @@ def test_last_value_on_or_before_the_first_infusion():
     assert res.loc[("D", "IN7a-PLT"), "ELIGRES"] == E.NOT_ASSESSABLE
 
 
+def test_unassessable_records_say_why():
+    d = Data()
+    d.subject("Z1", sex=" ")                         # sex not recorded: QTc has only sex-specific lines
+    d.value("Z1", "EX6c-QTC", 440)
+    d.value("Z1", "IN7b-BILI", 30)                   # no ULN on the record: x ULN cannot be computed
+    d.value("Z1", "IN7c-PROT", "5+")                 # not on the dipstick scale
+    d.subject("Z2", sex="f")                         # lower-case sex and a blank-padded dipstick value
+    d.value("Z2", "EX6c-QTC", 465)                   # <= 470 ms for women
+    d.value("Z2", "IN7b-BILI", 30, uln=20)           # 1.5 x ULN: 30 <= 30
+    d.value("Z2", "IN7c-PROT", " trace ")
+    res = run(d)
+    z1 = res.loc["Z1"]
+    assert z1.at["EX6c-QTC", "ELIGRES"] == E.NOT_ASSESSABLE
+    assert z1.at["EX6c-QTC", "REASON"] == "sex not recorded (sex-specific threshold)"
+    assert pd.isna(z1.at["EX6c-QTC", "AVAL"]) and pd.isna(z1.at["IN1-AGE", "SEX"])
+    assert z1.at["IN7b-BILI", "REASON"] == "no upper limit of normal on the record"
+    assert z1.at["IN7b-BILI", "AVALC"] == "30 µmol/L" and pd.isna(z1.at["IN7b-BILI", "XULN"])
+    assert z1.at["IN7c-PROT", "REASON"] == "value '5+' not on the scale NEGATIVE|TRACE|1+|2+|3+|4+"
+    assert z1.at["IN7c-PROT", "AVALC"] == "5+"
+    z2 = res.loc["Z2"]
+    assert z2.at["IN1-AGE", "SEX"] == "F" and z2.at["EX6c-QTC", "CRIT"] == "≤ 470 ms (women)"
+    assert z2.at["EX6c-QTC", "ELIGRES"] == E.MET and z2.at["EX6c-QTC", "AVALC"] == "465 ms"
+    assert z2.at["IN7b-BILI", "ELIGRES"] == E.MET and z2.at["IN7b-BILI", "AVALC"] == "30 µmol/L (1.50 × ULN)"
+    assert z2.at["IN7c-PROT", "ELIGRES"] == E.MET and z2.at["IN7c-PROT", "AVALC"] == "TRACE"
+
+
 def test_untreated_subjects_are_not_audited():
     d = Data()
     d.subject("A")
