@@ -88,10 +88,33 @@ def _fmt(v) -> str | None:
     return str(v)
 
 
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """``_fmt`` of each float, vectorised: whole numbers below 1e16 without ``.0``, others as
+    ``repr`` gives them (numpy's shortest round-trip text of a float64 is Python's repr),
+    NaN -> None."""
+    out = np.full(len(values), None, dtype=object)
+    known = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        whole = known & np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 1e16)
+    out[whole] = values[whole].astype(np.int64).astype(str)
+    out[known & ~whole] = values[known & ~whole].astype(str)
+    return out
+
+
 def _to_text(s: pd.Series) -> pd.Series:
-    """Any column -> pandas ``string`` with empty strings as <NA>."""
+    """Any column -> pandas ``string`` with empty strings as <NA> (each value as ``_fmt``
+    writes it; text, float, integer and boolean columns without a call per value)."""
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else ""  # numpy dtypes only, not Int64 & co.
     if isinstance(s.dtype, pd.StringDtype):
         out = s.astype("string")
+    elif kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        out = s.astype("string")  # text, with None / NaN for empty cells (as CSV and XPT give it)
+    elif kind == "f":
+        out = pd.Series(_float_text(s.to_numpy(dtype="float64")), index=s.index, dtype="string")
+    elif kind in ("i", "u"):
+        out = pd.Series(s.to_numpy().astype(str), index=s.index, dtype="string")
+    elif kind == "b":
+        out = pd.Series(np.where(s.to_numpy(), "Y", "N"), index=s.index, dtype="string")
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = pd.Series([_fmt(v) for v in s], index=s.index, dtype="string")
     else:

@@ -168,3 +168,24 @@ def test_text_is_not_stripped_or_guessed(tmp_path):
     assert domains["DM"].at[0, "SEX"] == " m "  # the validator judges it, the reader keeps it
     assert domains["DM"].at[1, "SUBJID"] == "002"  # leading zeros are text
     assert pd.isna(domains["DM"].at[0, "DTHDTC"])  # empty cell -> <NA>
+
+
+def test_values_as_text_by_type():
+    """Each column type as the reader writes it (XPT and Parquet give typed columns): whole
+    numbers without '.0' (also beyond int32 and for float32), other floats as Python's repr,
+    booleans Y/N, empty cells and empty text <NA>."""
+    import numpy as np
+
+    from analysis.io import _to_text
+
+    def text(values, dtype=None):
+        return [None if pd.isna(v) else v for v in _to_text(pd.Series(values, dtype=dtype))]
+
+    assert text([1.0, 2.5, np.nan, 1e16, -0.0, 0.1 + 0.2, 123456789012.0, 1e-05, np.inf]) == \
+        ["1", "2.5", None, "1e+16", "0", "0.30000000000000004", "123456789012", "1e-05", "inf"]
+    assert text([0.5, 3.0], "float32") == ["0.5", "3"]
+    assert text([0, 3_000_000_000, -7], "int64") == ["0", "3000000000", "-7"]
+    assert text([True, False]) == ["Y", "N"]
+    assert text(["a", "", None, np.nan, " b "], object) == ["a", None, None, None, " b "]
+    assert text([1, None], "Int64") == ["1", None]
+    assert text(["x", 2.0, b"y"], object) == ["x", "2", "y"]
