@@ -71,12 +71,13 @@ def per_distinct(values: pd.Series, fn):
     """``fn(values.astype("string"))``, computed once per distinct value and spread back to
     every row (all missing values count as one value), on the index of `values`. The same
     result for any `fn` that maps each row on its own, at the cost of the distinct values:
-    dates, codes, units and results repeat a lot. `fn` returns a Series or a frame."""
+    dates, codes, units and results repeat a lot. `fn` returns a Series (named here as
+    `values`) or a frame."""
     text = values.astype("string")
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="string")
+    distinct = pd.Series(uniques, dtype="string", name=values.name)
     if (codes < 0).any():
-        distinct = pd.concat([distinct, pd.Series([pd.NA], dtype="string")], ignore_index=True)
+        distinct = pd.concat([distinct, pd.Series([pd.NA], dtype="string", name=values.name)], ignore_index=True)
         codes = np.where(codes < 0, len(uniques), codes)
     return fn(distinct).take(codes).set_axis(values.index)
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import DOMAINS, SUPP_COLUMNS
+from analysis.dates import per_distinct
 
 __all__ = ["Problem", "ROW_COL", "FORMATS", "read_export", "read_domain_file"]
 
@@ -310,6 +311,10 @@ def _strip(s: pd.Series) -> pd.Series:
 
 def _match_key(s: pd.Series) -> pd.Series:
     """Compare IDVARVAL with the parent's variable: numbers by value ("1" == "1.0"), else text."""
+    return per_distinct(s, _value_key)
+
+
+def _value_key(s: pd.Series) -> pd.Series:
     s = _strip(s)
     num = pd.to_numeric(s, errors="coerce")
     key = s.copy()
@@ -417,7 +422,9 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
             folded.append(qnam)
             # where each folded value came from, so that a later check can point at the SUPP record
             parent_rows = out[ROW_COL].to_numpy()
-            supp_rows[qnam] = {int(parent_rows[k]): int(v) for k, v in enumerate(srow.to_numpy()) if not pd.isna(v)}
+            given = srow.notna().to_numpy()
+            supp_rows[qnam] = dict(zip(parent_rows[given].astype("int64").tolist(),
+                                       srow[given].to_numpy(dtype="int64").tolist()))
     cols = [c for c in out.columns if c != ROW_COL] + [ROW_COL]
     out = out[cols]
     out.attrs = dict(parent.attrs)

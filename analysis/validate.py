@@ -122,11 +122,16 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             out[c] = s
             continue
-        s = s.astype("string").str.strip()
-        out[c] = s.mask(s == "", pd.NA)
+        out[c] = dates.per_distinct(s, _stripped)
     res = pd.DataFrame(out, index=df.index)
     res.attrs = dict(df.attrs)
     return res
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    """Text without surrounding blanks; empty -> <NA>."""
+    s = s.str.strip()
+    return s.mask(s == "", pd.NA)
 
 
 def _rows(df: pd.DataFrame) -> pd.Series:
@@ -143,7 +148,10 @@ def _text(v) -> str:
 
 def _ct_key(s: pd.Series) -> pd.Series:
     """Case- and blank-insensitive key of a controlled term ("3.0" is grade "3")."""
-    s = s.astype("string")
+    return dates.per_distinct(s, _term_key)
+
+
+def _term_key(s: pd.Series) -> pd.Series:
     s = s.str.replace(r"\s+", " ", regex=True).str.strip().str.upper()
     return s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
 
@@ -160,7 +168,17 @@ def _cond(df: pd.DataFrame, when) -> pd.Series:
 def _numbers(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("float64")
-    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype("float64")
+    return dates.per_distinct(s, _text_numbers)
+
+
+def _finite(numbers: pd.Series) -> pd.Series:
+    """True where the value is a finite number."""
+    return numbers.notna() & np.isfinite(numbers.fillna(0))
+
+
+def _text_numbers(s: pd.Series) -> pd.Series:
+    """Text as float64 (NaN where it is not a number)."""
+    return pd.to_numeric(s.str.strip(), errors="coerce").astype("float64")
 
 
 def _file_of(code: str, df: pd.DataFrame | None, meta) -> str:
@@ -336,7 +354,11 @@ def _canonicalise(clean: pd.DataFrame, spec: DomainSpec, file: str, raw: pd.Data
         ok = key.isin(pairs).fillna(False).astype(bool)
         # no unit where there is no result is fine
         ok |= unit.isna() & value.isna()
-        for i in df.index[declared & ~ok]:
+        # another spelling of an accepted unit (µmol/L for umol/L): normalised silently
+        alias = unit.map(dict(u.aliases))
+        aliased = declared & ~ok & (by.fillna("") + "\x1f" + alias.fillna("\0")).isin(pairs).fillna(False).astype(bool)
+        df.loc[aliased, u.variable] = alias[aliased]
+        for i in df.index[declared & ~ok & ~aliased]:
             accepted = u.units[by[i]]
             shown = " or ".join("no unit" if a == "" else a for a in accepted)
             got = unit[i]
@@ -344,10 +366,6 @@ def _canonicalise(clean: pd.DataFrame, spec: DomainSpec, file: str, raw: pd.Data
                 problems.append(Problem("error", file, int(rows[i]), u.variable, "", "unit_invalid",
                                         f"{u.variable} is empty for {u.by} {by[i]} although {u.value} has a "
                                         f"value; the unit must be {shown}"))
-                continue
-            alias = u.aliases.get(got)
-            if alias in accepted:
-                df.at[i, u.variable] = alias
                 continue
             folded = {a.upper(): a for a in accepted if a}
             folded.update({k.upper(): v for k, v in u.aliases.items() if v in accepted})
@@ -384,7 +402,7 @@ def _schema(spec: DomainSpec, columns: list[str], parsed: dict[str, pd.DataFrame
         add(var, "value_missing", lambda s: s.notna(), f"{var} is empty: every {spec.code} record needs it; "
             f"fill it in", ignore_na=False)
     for var in spec.numeric_all:
-        add(var, "not_numeric", lambda s: _numbers(s).notna() & np.isfinite(_numbers(s).fillna(0)),
+        add(var, "not_numeric", lambda s: _finite(_numbers(s)),
             f"{var} must be a number (digits and a decimal point, e.g. 12.5)")
     for t in spec.terms:
         if t.when is None and not t.extensible:
@@ -579,18 +597,25 @@ def _cross_checks(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> lis
             if target is None or not set(ref.variables) <= set(df.columns) \
                     or not set(ref.target) <= set(target.columns):
                 continue
-            known = set(target[list(ref.target)].dropna().itertuples(index=False, name=None))
             rows = _rows(df)
             sub = df[list(ref.variables)].dropna()
-            for i, key in zip(sub.index, sub.itertuples(index=False, name=None)):
-                if key not in known:
-                    var = ref.variables[-1]
-                    problems.append(Problem(
-                        ref.severity, files[code], int(rows[i]), var, _text(df.at[i, var]), ref.rule,
-                        f"{'/'.join(_text(k) for k in key)} is not in {ref.domain} "
-                        f"({'/'.join(ref.target)}){': ' + ref.what if ref.what else ''}; add the missing "
-                        f"{ref.domain} record to {files.get(ref.domain, ref.domain.lower())} or correct {var}"))
+            var = ref.variables[-1]
+            for i in _unknown_keys(sub, target[list(ref.target)]):
+                key = tuple(sub.loc[i])
+                problems.append(Problem(
+                    ref.severity, files[code], int(rows[i]), var, _text(df.at[i, var]), ref.rule,
+                    f"{'/'.join(_text(k) for k in key)} is not in {ref.domain} "
+                    f"({'/'.join(ref.target)}){': ' + ref.what if ref.what else ''}; add the missing "
+                    f"{ref.domain} record to {files.get(ref.domain, ref.domain.lower())} or correct {var}"))
     return problems
+
+
+def _unknown_keys(keys: pd.DataFrame, known: pd.DataFrame) -> pd.Index:
+    """Index of the rows of `keys` whose values (in column order) are no row of `known`
+    (rows with an empty value in `known` do not count)."""
+    known = known.dropna().drop_duplicates().set_axis(list(keys.columns), axis=1).assign(_known=True)
+    found = keys.merge(known, on=list(keys.columns), how="left")["_known"].notna().to_numpy()
+    return keys.index[~found]
 
 
 def _levels_text(dose_levels: dict[str, float], tolerance: float) -> str:

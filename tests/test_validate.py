@@ -123,6 +123,21 @@ def test_lower_case_terms_are_tolerated_and_normalised(tmp_path):
     assert str(typed["AE"]["AETERM"].dtype).startswith("string")
 
 
+def test_unit_spellings_only_of_the_tests_own_unit(tmp_path):
+    f = base_frames()
+    f["lb"].loc[0, "LBSTRESU"] = "10*9/L"   # WBC: another spelling of 10^9/L, silently normalised
+    f["lb"].loc[2, "LBSTRESU"] = "\u03bcmol/L"  # CREAT, Greek mu: silently umol/L
+    f["lb"].loc[1, "LBSTRESU"] = "\u00b5mol/L"  # ALT: a spelling of umol/L, not of U/L: an error
+    f["lb"].loc[4, "LBSTRESU"] = "umol/l"   # WBC: umol/L in the wrong case is still not 10^9/L
+    domains, problems, files = read_export(write_export(tmp_path / "e", f))
+    problems = validate(domains, files)
+    assert [(p.severity, p.rule, p.row, p.value) for p in problems] == [
+        ("error", "unit_invalid", 2, "\u00b5mol/L"), ("error", "unit_invalid", 5, "umol/l")]
+    assert "must be U/L, not '\u00b5mol/L' (LBSTRESN 31)" in problems[0].message
+    units = normalise(domains)["LB"]["LBSTRESU"].tolist()
+    assert units[:5] == ["10^9/L", "\u00b5mol/L", "umol/L", "pg/mL", "umol/l"]
+
+
 def test_missing_domain_and_non_missing_values(tmp_path):
     f = base_frames()
     del f["tu"]
