@@ -8,6 +8,17 @@ import tempfile
 from pathlib import Path
 
 
+def _default_mode() -> int:
+    """The mode an ordinary new file gets (0666 minus the umask), not mkstemp's 0600:
+    colleagues who may read the results folder can read every output."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _default_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str):
     """Yield a temporary path next to `target`; rename it onto `target` on success."""
@@ -17,6 +28,7 @@ def atomic_path(target: Path | str):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _MODE)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
