@@ -8,7 +8,7 @@ Measures, with several repetitions and medians:
   (c) a rerun after one AE record changed: which jobs ran, and the time;
   (d) a rerun after a report setting changed: which jobs ran, and the time;
   (e) larger exports (Phase IB size, load size): wall time and peak memory of each job,
-      from Snakemake's per-job benchmark files;
+      from each job's own record (results/<cut>/logs/jobs/*.json);
   (f) the floor: one Python process that imports the stack once and renders each
       document in each format once.
 Prints a table and writes JSON. Every run happens in a temporary copy of the repository.

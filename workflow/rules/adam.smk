@@ -14,7 +14,5 @@ checkpoint adsl:
     threads: 1
     resources:
         mem_mb=lambda wc, input: max(1000, int(8 * input.size_mb)),
-    benchmark:
-        f"{R}/logs/bench/adsl.tsv",
     run:
         run_script("adsl", input, output, params, wildcards, threads, log)

@@ -6,8 +6,6 @@ checkpoint ard:
     output:
         parquet=f"{R}/ard/ard.parquet",
         csv=f"{R}/ard/ard.csv",
-    benchmark:
-        f"{R}/logs/bench/ard.tsv",
     params:
         code=code_version("ard_combine"),
     run:

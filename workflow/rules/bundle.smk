@@ -18,7 +18,5 @@ rule bundle:
     threads: 1
     resources:
         mem_mb=1000,
-    benchmark:
-        f"{R}/logs/bench/bundle.tsv",
     run:
         run_script("bundle", input, output, params, wildcards, threads, log)

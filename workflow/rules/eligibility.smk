@@ -18,8 +18,6 @@ checkpoint adelig:
         f"{R}/adam/adelig.parquet",
     log:
         f"{R}/logs/adelig.log",
-    benchmark:
-        f"{R}/logs/bench/adelig.tsv",
     params:
         code=code_version("eligibility_adam"),
     run:
@@ -32,8 +30,6 @@ checkpoint ard_eligibility:
         criteria=ELIG_CRITERIA,
     output:
         f"{R}/ard/parts/eligibility.parquet",
-    benchmark:
-        f"{R}/logs/bench/ard_eligibility.tsv",
     params:
         code=code_version("eligibility_ard"),
     run:
@@ -50,8 +46,6 @@ checkpoint tables_eligibility:
     params:
         code=code_version("eligibility_tables"),
         out_dir=f"{R}/tables",
-    benchmark:
-        f"{R}/logs/bench/tables_eligibility.tsv",
     run:
         run_script("eligibility_tables", input, output, params, wildcards, threads, log)
 
@@ -63,8 +57,6 @@ checkpoint text_eligibility:
     output:
         text=f"{R}/text/eligibility.md",
         summary=f"{R}/text/eligibility-summary.md",
-    benchmark:
-        f"{R}/logs/bench/text_eligibility.tsv",
     params:
         code=code_version("eligibility_text"),
     run:

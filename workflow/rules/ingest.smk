@@ -32,7 +32,5 @@ checkpoint ingest:
     threads: 1
     resources:
         mem_mb=lambda wc, input: max(1000, int(12 * input.size_mb)),
-    benchmark:
-        f"{R}/logs/bench/ingest.tsv",
     run:
         run_script("ingest", input, output, params, wildcards, threads, log)

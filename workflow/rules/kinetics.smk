@@ -20,8 +20,6 @@ checkpoint kinetics_adam:
     params:
         code=code_version("kinetics_adam"),
         cfg=settings("kinetics"),
-    benchmark:
-        f"{R}/logs/bench/kinetics_adam.tsv",
     run:
         run_script("kinetics_adam", input, output, params, wildcards, threads, log)
 
@@ -39,8 +37,6 @@ checkpoint ard_kinetics:
     params:
         code=code_version("kinetics_ard"),
         cfg=settings("dose_levels", "small_group_n", "kinetics"),
-    benchmark:
-        f"{R}/logs/bench/ard_kinetics.tsv",
     run:
         run_script("kinetics_ard", input, output, params, wildcards, threads, log)
 
@@ -54,8 +50,6 @@ checkpoint tables_kinetics:
         code=code_version("kinetics_tables"),
         cfg=settings("dose_levels", "small_group_n", "kinetics", "car_nk_dose"),
         out_dir=f"{R}/tables",
-    benchmark:
-        f"{R}/logs/bench/tables_kinetics.tsv",
     run:
         run_script("kinetics_tables", input, output, params, wildcards, threads, log)
 
@@ -71,8 +65,6 @@ checkpoint figures_kinetics:
         code=code_version("kinetics_figures"),
         cfg=settings("dose_levels", "small_group_n", "car_nk_dose"),
         out_dir=f"{R}/figures",
-    benchmark:
-        f"{R}/logs/bench/figures_kinetics.tsv",
     run:
         run_script("kinetics_figures", input, output, params, wildcards, threads, log)
 
@@ -87,7 +79,5 @@ checkpoint text_kinetics:
     params:
         code=code_version("kinetics_text"),
         cfg=settings("dose_levels", "small_group_n"),
-    benchmark:
-        f"{R}/logs/bench/text_kinetics.tsv",
     run:
         run_script("kinetics_text", input, output, params, wildcards, threads, log)

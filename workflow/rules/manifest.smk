@@ -15,7 +15,5 @@ rule manifest:
         code=code_version("manifest"),
         cfg=config,
         results_dir=R,
-    benchmark:
-        f"{R}/logs/bench/manifest.tsv",
     run:
         run_script("manifest", input, output, params, wildcards, threads, log)

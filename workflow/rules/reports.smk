@@ -27,7 +27,5 @@ checkpoint render_report:
     threads: 1
     resources:
         mem_mb=1500,
-    benchmark:
-        f"{R}/logs/bench/render_report-{{doc}}-{{fmt}}.tsv",
     run:
         run_script("render_report", input, output, params, wildcards, threads, log)

@@ -27,8 +27,6 @@ checkpoint adae:
         cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adae.log",
-    benchmark:
-        f"{R}/logs/bench/adae.tsv",
     run:
         run_script("safety_adae", input, output, params, wildcards, threads, log)
 
@@ -46,8 +44,6 @@ checkpoint adlb:
         cfg=ANALYSIS_SETTINGS,
     log:
         f"{R}/logs/adlb.log",
-    benchmark:
-        f"{R}/logs/bench/adlb.tsv",
     run:
         run_script("safety_adlb", input, output, params, wildcards, threads, log)
 
@@ -61,8 +57,6 @@ checkpoint ard_escalation:
     params:
         code=code_version("safety_ard_escalation"),
         cfg=ANALYSIS_SETTINGS,
-    benchmark:
-        f"{R}/logs/bench/ard_escalation.tsv",
     run:
         run_script("safety_ard_escalation", input, output, params, wildcards, threads, log)
 
@@ -78,8 +72,6 @@ checkpoint ard_safety:
     params:
         code=code_version("safety_ard"),
         cfg=ANALYSIS_SETTINGS,
-    benchmark:
-        f"{R}/logs/bench/ard_safety.tsv",
     run:
         run_script("safety_ard", input, output, params, wildcards, threads, log)
 
@@ -97,8 +89,6 @@ checkpoint tables_safety:
         cfg=ANALYSIS_SETTINGS,
         table_dir=f"{R}/tables",
         fig_dir=f"{R}/figures",
-    benchmark:
-        f"{R}/logs/bench/tables_safety.tsv",
     run:
         run_script("safety_tables", input, output, params, wildcards, threads, log)
 
@@ -114,7 +104,5 @@ checkpoint listings_safety:
         code=code_version("safety_listings"),
         cfg=ANALYSIS_SETTINGS,
         out_dir=f"{R}/tables",
-    benchmark:
-        f"{R}/logs/bench/listings_safety.tsv",
     run:
         run_script("safety_listings", input, output, params, wildcards, threads, log)

@@ -16,8 +16,6 @@ checkpoint ard_sets:
     params:
         code=code_version("ard_sets"),
         levels=list(config["dose_levels"]),
-    benchmark:
-        f"{R}/logs/bench/ard_sets.tsv",
     run:
         run_script("ard_sets", input, output, params, wildcards, threads, log)
 
@@ -31,8 +29,6 @@ checkpoint tables_sets:
         code=code_version("tables_sets"),
         cfg=settings("dose_levels"),
         out_dir=f"{R}/tables",
-    benchmark:
-        f"{R}/logs/bench/tables_sets.tsv",
     run:
         run_script("tables_sets", input, output, params, wildcards, threads, log)
 
@@ -47,7 +43,5 @@ checkpoint report_text:
     params:
         code=code_version("report_text"),
         cfg=settings("study", "data_cut", "dose_levels", "reports"),
-    benchmark:
-        f"{R}/logs/bench/report_text.tsv",
     run:
         run_script("report_text", input, output, params, wildcards, threads, log)

@@ -27,8 +27,6 @@ checkpoint ard_subgroups:
     params:
         code=code_version("subgroups_ard"),
         cfg=settings("subgroups", "small_group_n", "dose_levels"),
-    benchmark:
-        f"{R}/logs/bench/ard_subgroups.tsv",
     run:
         run_script("subgroups_ard", input, output, params, wildcards, threads, log)
 
@@ -41,8 +39,6 @@ checkpoint ard_demog:
     params:
         code=code_version("subgroups_demog"),
         cfg=settings("subgroups", "dose_levels"),
-    benchmark:
-        f"{R}/logs/bench/ard_demog.tsv",
     run:
         run_script("subgroups_demog", input, output, params, wildcards, threads, log)
 
@@ -59,8 +55,6 @@ checkpoint tables_subgroups:
         cfg=settings("subgroups", "small_group_n", "dose_levels"),
         table_dir=f"{R}/tables",
         fig_dir=f"{R}/figures",
-    benchmark:
-        f"{R}/logs/bench/tables_subgroups.tsv",
     run:
         run_script("subgroups_outputs", input, output, params, wildcards, threads, log)
 
@@ -76,7 +70,5 @@ checkpoint readiness:
         cfg=settings("study", "data_cut", "dose_levels", "car_nk_dose", "small_group_n", "phase_ib"),
         table_dir=f"{R}/tables",
         text_dir=f"{R}/text",
-    benchmark:
-        f"{R}/logs/bench/readiness.tsv",
     run:
         run_script("readiness", input, output, params, wildcards, threads, log)
