@@ -147,7 +147,10 @@ class ARD:
         self.df = df.astype("string").fillna("")
         key = ["analysis", "group", "group_level", "variable", "variable_level", "stat"]
         self._ix = {tuple(r[:6]): r[6] for r in self.df[COLUMNS].itertuples(index=False, name=None)}
-        self._analyses = set(self.df["analysis"].unique())
+        # rows of each analysis (positions in order): select() filters one analysis's
+        # rows instead of scanning the whole ARD's string columns at every call
+        self._rows = {k: v for k, v in self.df.groupby("analysis", sort=False).indices.items()}
+        self._analyses = set(self._rows)
 
     @classmethod
     def read(cls, path) -> "ARD":
@@ -179,7 +182,11 @@ class ARD:
         return int(float(self.get(*a, **k)))
 
     def select(self, **eq) -> pd.DataFrame:
-        m = pd.Series(True, index=self.df.index)
+        df = self.df
+        if "analysis" in eq:
+            eq = dict(eq)
+            df = df.iloc[self._rows.get(eq.pop("analysis"), [])]
+        m = pd.Series(True, index=df.index)
         for c, v in eq.items():
-            m &= self.df[c].eq(v)
-        return self.df[m]
+            m &= df[c].eq(v)
+        return df[m]

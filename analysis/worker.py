@@ -38,6 +38,24 @@ for _mod in sorted(m.name for m in pkgutil.iter_modules(analysis.__path__)):
 SCRIPTS = Path(analysis.__file__).resolve().parent.parent / "workflow" / "scripts"
 
 
+def _warm_up_figures() -> None:
+    """Draw one tiny figure, so that fonts and matplotlib's caches are loaded once here
+    rather than by the first figure of every forked figure job."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import plotnine as p9
+
+    fig = (p9.ggplot(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}), p9.aes("x", "y"))
+           + p9.geom_line() + p9.labs(title="warm-up")).draw()
+    fig.savefig(io.BytesIO(), format="png", dpi=30)
+    plt.close(fig)
+
+
+_warm_up_figures()
+
+
 def _die_with_parent() -> None:
     """If the fork server (and so the Snakemake run) dies, this job dies too: no orphan
     keeps writing into results/ after a killed run (Linux only; elsewhere a no-op)."""
