@@ -120,12 +120,12 @@ def _to_text(s: pd.Series) -> pd.Series:
         out = pd.Series([_fmt(v) for v in s], index=s.index, dtype="string")
     else:
         out = pd.Series([_fmt(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype="string")
-    return out.mask(out == "", pd.NA)
+    out[(out == "").fillna(False).to_numpy(dtype=bool)] = pd.NA  # `out` is a new array: no second copy
+    return out
 
 
 def _as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({c: _to_text(df[c]) for c in df.columns}, index=pd.RangeIndex(len(df)))
-    return out
+    return pd.DataFrame({c: _to_text(df[c]) for c in df.columns}, index=pd.RangeIndex(len(df)), copy=False)
 
 
 def _column_names(names, file: str) -> tuple[list[str], list[Problem]]:
@@ -150,16 +150,17 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
         return None, [_not_utf8(data, err.start + (3 if bom else 0), file)]
-    if not text.strip():
+    if not text or text.isspace():
         return None, [_problem("error", file, "file_empty",
                                "the file holds only blanks (no header row); re-export the domain with its "
                                "header row (a domain without records still needs the header)")]
-    header = next(csv.reader(_io.StringIO(text)), [])
+    header = next(csv.reader(_lines(text)), [])
+    del text
     names, problems = _column_names(header, file)
     if problems:
         return None, problems
-    try:
-        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+    try:  # from the bytes: a StringIO of the text would hold 4 bytes per character
+        df = pd.read_csv(_io.BytesIO(body), encoding="utf-8", dtype=str, keep_default_na=False, na_values=[""],
                          skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as err:
         return None, [_problem("error", file, "file_unreadable",
@@ -167,6 +168,17 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
                                f"has as many fields as the header")]
     df.columns = names
     return _as_text_frame(df), []
+
+
+def _lines(text: str):
+    """The lines of `text` one by one, each with its "\\n" (as iterating a StringIO of it gives
+    them, without copying the whole text)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _not_utf8(data: bytes, offset: int, file: str) -> Problem:
