@@ -71,8 +71,8 @@ def per_distinct(values: pd.Series, fn):
     """``fn(values.astype("string"))``, computed once per distinct value and spread back to
     every row (all missing values count as one value), on the index of `values`. The same
     result for any `fn` that maps each row on its own, at the cost of the distinct values:
-    dates, codes, units and results repeat a lot. `fn` returns a Series (named here as
-    `values`) or a frame."""
+    dates, codes, units and results repeat a lot. `fn` gets the distinct values as a
+    ``string`` Series named as `values`, and returns a Series or a frame on its index."""
     text = values.astype("string")
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype="string", name=values.name)
@@ -313,38 +313,51 @@ def _full_days(parsed: pd.DataFrame) -> np.ndarray:
     return lo
 
 
-def to_date(values) -> pd.Series:
-    """Full dates as ``datetime64[ns]`` at midnight (time dropped); partial or invalid -> NaT."""
-    parsed = parse_dtc(values)
-    return _series(_full_days(parsed), parsed.index)
+def _per_date(values, day_of) -> pd.Series:
+    """``day_of(parsed)`` (a datetime64 array from ``parse_dtc``'s frame) of each value, as a
+    ``datetime64[ns]`` Series on the index of `values`; parsed and computed once per distinct
+    value."""
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values)
+
+    def dates_of(distinct: pd.Series) -> pd.Series:
+        parsed = _parse_text(distinct)
+        return _series(day_of(parsed), parsed.index)
+
+    return per_distinct(values, dates_of)
 
 
-def to_datetime(values) -> pd.Series:
-    """Full dates as ``datetime64[ns]`` keeping the time when given; partial or invalid -> NaT."""
-    parsed = parse_dtc(values)
+def _full_datetimes(parsed: pd.DataFrame) -> np.ndarray:
+    """The date and time (datetime64[ns]) of each full date of parsed dates; NaT for the others."""
     day = _full_days(parsed).astype("datetime64[ns]")
     secs = (
         parsed["hour"].fillna(0).to_numpy(dtype="int64") * 3600
         + parsed["minute"].fillna(0).to_numpy(dtype="int64") * 60
         + parsed["second"].fillna(0).to_numpy(dtype="int64")
     )
-    return _series(day + secs.astype("timedelta64[s]"), parsed.index)
+    return day + secs.astype("timedelta64[s]")
+
+
+def to_date(values) -> pd.Series:
+    """Full dates as ``datetime64[ns]`` at midnight (time dropped); partial or invalid -> NaT."""
+    return _per_date(values, _full_days)
+
+
+def to_datetime(values) -> pd.Series:
+    """Full dates as ``datetime64[ns]`` keeping the time when given; partial or invalid -> NaT."""
+    return _per_date(values, _full_datetimes)
 
 
 def earliest_possible(values) -> pd.Series:
     """Earliest day a (partial) date can be: YYYY -> Jan 1, YYYY-MM -> day 1; full -> the date.
     Missing year, invalid or empty -> NaT."""
-    parsed = parse_dtc(values)
-    lo, _ = _bounds(parsed)
-    return _series(lo, parsed.index)
+    return _per_date(values, lambda parsed: _bounds(parsed)[0])
 
 
 def latest_possible(values) -> pd.Series:
     """Latest day a (partial) date can be: YYYY -> Dec 31, YYYY-MM -> last day of the month;
     full -> the date. Missing year, invalid or empty -> NaT."""
-    parsed = parse_dtc(values)
-    _, hi = _bounds(parsed)
-    return _series(hi, parsed.index)
+    return _per_date(values, lambda parsed: _bounds(parsed)[1])
 
 
 def _limit(limit, index) -> np.ndarray:

@@ -275,15 +275,16 @@ def _records_by_test(domains: dict, present: set[str], criteria: pd.DataFrame,
         if df is None or not len(df) or test_var not in df.columns:
             continue
         dtc = f"{dom}DTC"
-        keep = dict.fromkeys(["USUBJID", test_var, dtc, "LBSTNRHI", *sorted(value_vars)])
-        df = df[[c for c in keep if c in df.columns]]
+        keep = [c for c in dict.fromkeys(["USUBJID", test_var, dtc, "LBSTNRHI", *sorted(value_vars)])
+                if c in df.columns]
         key = _test_key(df[test_var])
-        mine = key.isin(codes) & df["USUBJID"].isin(ref.index)
+        mine = (key.isin(codes) & df["USUBJID"].isin(ref.index)).to_numpy(dtype=bool)
+        df, key = df.loc[mine, keep], key[mine]
         if dtc in df.columns:
             day = dates.to_date(df[dtc])
-            mine &= day.notna() & (day <= df["USUBJID"].map(ref.dt.normalize()))
-        mine = mine.to_numpy(dtype=bool)
-        for code, records in df[mine].groupby(key[mine], sort=False):
+            early = (day.notna() & (day <= df["USUBJID"].map(ref.dt.normalize()))).to_numpy(dtype=bool)
+            df, key = df[early], key[early]
+        for code, records in df.groupby(key, sort=False):
             out[(dom, test_var, code)] = records
     return out
 
