@@ -84,6 +84,14 @@ def _context():
         if _ctx is None:
             os.environ.setdefault("MPLBACKEND", "Agg")
             ctx = mp.get_context("forkserver")
+            # Each forked job would import the main script (Snakemake's, and with it
+            # snakemake.cli: ~0.2 s a job) to set up its `__main__`, unless `__main__`
+            # already names that file; the server learns the path (analysis/worker.py).
+            from multiprocessing import spawn
+
+            main_path = spawn.get_preparation_data("job").get("init_main_from_path")
+            if main_path:
+                os.environ["ANALYSIS_MAIN_PATH"] = main_path
             ctx.set_forkserver_preload(["analysis.worker"])
             _ctx = ctx
         return _ctx

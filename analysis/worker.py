@@ -7,6 +7,7 @@ already in memory. `run_job` runs one thin script in the forked child.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -56,6 +57,12 @@ def _warm_up_figures() -> None:
 _warm_up_figures()
 
 
+# The jobs need nothing from the parent's main script (Snakemake's command line): let
+# `__main__` name it, so that multiprocessing does not import it again in every job.
+if os.environ.get("ANALYSIS_MAIN_PATH") and not getattr(sys.modules["__main__"], "__file__", None):
+    sys.modules["__main__"].__file__ = os.environ["ANALYSIS_MAIN_PATH"]
+
+
 def _die_with_parent() -> None:
     """If the fork server (and so the Snakemake run) dies, this job dies too: no orphan
     keeps writing into results/ after a killed run (Linux only; elsewhere a no-op)."""
@@ -68,6 +75,7 @@ def _die_with_parent() -> None:
 
 def run_job(name: str, spec: dict, stats: str | None) -> None:
     _die_with_parent()
+    started = time.time()
     t0 = time.perf_counter()
     if str(SCRIPTS) not in sys.path:
         sys.path.insert(0, str(SCRIPTS))
@@ -79,6 +87,13 @@ def run_job(name: str, spec: dict, stats: str | None) -> None:
     if stats:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         record = {"job": Path(stats).stem, "pid": os.getpid(), "wall_s": round(time.perf_counter() - t0, 3),
-                  "cpu_s": round(usage.ru_utime + usage.ru_stime, 3), "max_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+                  "cpu_s": round(usage.ru_utime + usage.ru_stime, 3), "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                  "started": round(started, 3), "ended": round(time.time(), 3)}
         Path(stats).parent.mkdir(parents=True, exist_ok=True)
         Path(stats).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+# Everything imported so far is shared with the forked jobs, page for page, until a job
+# writes to it. The garbage collector writes to every object it visits: frozen, these
+# objects are left alone by the jobs' collections (the pre-fork use `gc.freeze` is for).
+gc.collect()
+gc.freeze()
