@@ -321,6 +321,10 @@ def _strip(s: pd.Series) -> pd.Series:
     return s.mask(s == "", pd.NA)
 
 
+def _text(v) -> str:
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
 def _match_key(s: pd.Series) -> pd.Series:
     """Compare IDVARVAL with the parent's variable: numbers by value ("1" == "1.0"), else text."""
     return per_distinct(s, _value_key)
@@ -407,11 +411,17 @@ def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: 
         clash = link.merge(first[["_pidx", "QNAM", "QVAL", "_srow"]], on=["_pidx", "QNAM"], suffixes=("", "_first"))
         clash = clash[(clash["_srow"] != clash["_srow_first"])
                       & (clash["QVAL"].fillna("\0") != clash["QVAL_first"].fillna("\0"))]
-        for r in clash.drop_duplicates("_srow").itertuples(index=False):
+        parent_file = parent.attrs.get("source_file")
+        # records, not itertuples: namedtuples rename the fields that start with "_"
+        for r in clash.drop_duplicates("_srow").to_dict("records"):
+            prow = parent[ROW_COL].iat[r["_pidx"]]
+            where = f"{parent_file} row {prow}" if parent_file else f"row {prow} of the {domain} file"
             problems.append(_problem("error", supp_file, "supp_duplicate",
-                                     f"{r.QNAM} given twice for the same {domain} record with different values "
-                                     f"(also '{r.QVAL_first}' in row {r._srow_first}); remove the wrong one",
-                                     row=r._srow, variable="QVAL", value=r.QVAL))
+                                     f"{r['QNAM']} given twice for the same {domain} record ({where}) with "
+                                     f"different values: '{_text(r['QVAL'])}' here, "
+                                     f"'{_text(r['QVAL_first'])}' in row {r['_srow_first']}; remove the wrong "
+                                     f"one (the value of row {r['_srow_first']} was kept)",
+                                     row=r["_srow"], variable="QVAL", value=r["QVAL"]))
         for qnam, grp in first.groupby("QNAM", sort=True):
             values = pd.Series(pd.NA, index=range(len(out)), dtype="string")
             values.iloc[grp["_pidx"].to_numpy()] = grp["QVAL"].to_numpy()

@@ -381,6 +381,13 @@ SINGLE: tuple[Corruption, ...] = (
     Corruption("supp_orphan", "SUPPAE record for AESEQ 41 of 0001, which does not exist (suppae.xpt row 1)",
                set_cell("suppae.xpt", 1, "IDVARVAL", "41", was={"USUBJID": S + "0001", "IDVARVAL": "1"}),
                (error("supp_unmatched", "suppae.xpt", 1, "IDVARVAL", "41", "AESEQ = 41"),)),
+    Corruption("supp_duplicate", "SUPPAE AEGRSCL given twice for AESEQ 4 of 0010: suppae.xpt row 133 "
+               "repeated as row 253 with QVAL 'ASTCT 2019'",
+               steps(append_copy("suppae.xpt", 133, was={"USUBJID": S + "0010", "IDVARVAL": "4", "QNAM": "AEGRSCL",
+                                                         "QVAL": "CTCAE V5.0"}),
+                     set_cell("suppae.xpt", 253, "QVAL", "ASTCT 2019", was={"QNAM": "AEGRSCL"})),
+               (error("supp_duplicate", "suppae.xpt", 253, "QVAL", "ASTCT 2019", "AEGRSCL", "'CTCAE V5.0' in row 133",
+                      "ae.csv row 50", "remove"),)),
     # tolerated
     Corruption("case_and_blanks", "lower-case and padded terms: SEX 'f', EXROUTE 'intra-arterial ', AESER ' n'",
                steps(set_cell("dm.csv", 1, "SEX", "f", was={"SEX": "F"}),

@@ -145,6 +145,7 @@ def test_the_corpus_covers_the_issue():
         "grade_out_of_range", "value_negative", "tr_lnkid_unknown", "dose_level_unknown", "ct_invalid",
         "ex_after_death", "unit_invalid", "domain_duplicate_file", "file_empty", "domain_no_records",
         "file_not_utf8", "file_unreadable", "ct_normalised", "dlt_without_car_t", "supp_unmatched",
+        "supp_duplicate",
     } <= covered
     for c in CORPUS:
         assert c.expect and c.description

@@ -94,6 +94,28 @@ def test_subject_level_supp_for_an_unknown_subject(tmp_path):
     assert "NKSRC" not in domains["DM"].columns  # its only record matched nothing
 
 
+def test_supp_qualifier_given_twice_with_different_values(tmp_path):
+    """A QNAM given twice for one parent record (record or subject level): the later SUPP
+    record is reported, the first one is folded; the same value twice is no problem."""
+    f = base_frames()
+    supp = {"STUDYID": "NK01", "RDOMAIN": "AE", "IDVAR": "AESEQ", "QLABEL": "Dose-limiting toxicity"}
+    f["suppae"] = pd.concat([f["suppae"], pd.DataFrame([
+        {**supp, "USUBJID": "NK01-001", "IDVARVAL": "2", "QNAM": "AEDLT", "QVAL": "Y"},  # row 4: 'N' in row 1
+        {**supp, "USUBJID": "NK01-002", "IDVARVAL": "1", "QNAM": "AEDLT", "QVAL": "N"},  # row 5: as row 3
+    ])], ignore_index=True)
+    f["suppdm"] = pd.concat([f["suppdm"], pd.DataFrame([{
+        "STUDYID": "NK01", "RDOMAIN": "DM", "USUBJID": "NK01-001", "IDVAR": "", "IDVARVAL": "",
+        "QNAM": "PHASE", "QLABEL": "Study phase", "QVAL": "IB"}])], ignore_index=True)  # row 6: 'IA' in row 1
+    domains, problems, _ = read_export(write_export(tmp_path / "e", f))
+    assert sorted((p.rule, p.file, p.row, p.variable, p.value) for p in problems) == [
+        ("supp_duplicate", "suppae.csv", 4, "QVAL", "Y"), ("supp_duplicate", "suppdm.csv", 6, "QVAL", "IB")]
+    ae = next(p for p in problems if p.file == "suppae.csv")
+    assert "AEDLT" in ae.message and "'N' in row 1" in ae.message and "remove" in ae.message
+    assert "ae.csv row 2" in ae.message  # the parent record both point at
+    assert domains["AE"]["AEDLT"].fillna("").tolist() == ["", "N", "N", ""]  # the first one is folded
+    assert domains["DM"].set_index("USUBJID").at["NK01-001", "PHASE"] == "IA"
+
+
 def test_supp_without_parent_and_bad_layout(tmp_path):
     f = {"dm": base_frames()["dm"], "suppae": base_frames()["suppae"],
          "suppdm": base_frames()["suppdm"].drop(columns="IDVAR")}
