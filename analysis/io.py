@@ -326,17 +326,36 @@ def _text(v) -> str:
 
 
 def _match_key(s: pd.Series) -> pd.Series:
-    """Compare IDVARVAL with the parent's variable: numbers by value ("1" == "1.0"), else text."""
+    """Compare IDVARVAL with the parent's variable: numbers by value ("1" == "1.0" == "1e0"),
+    else text. The key of a value depends on that value only, not on the others of the column."""
     return per_distinct(s, _value_key)
 
 
 def _value_key(s: pd.Series) -> pd.Series:
     s = _strip(s)
-    num = pd.to_numeric(s, errors="coerce")
-    key = s.copy()
-    isnum = num.notna()
-    key[isnum] = num[isnum].map(repr).astype("string")
-    return key
+    # float64 for every column: the dtype to_numeric picks depends on all the values ("1" is
+    # int64 next to "2", float64 next to "2.0")
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    return pd.Series([_number_key(t, v) for t, v in zip(s.array, num.to_numpy())], index=s.index, dtype="string")
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _number_key(text, value) -> str:
+    """A number as text that is the same for every way of writing it: whole numbers without
+    ".0" (integers written as such exactly, however many digits), others as Python's repr;
+    text that is not a number as it is."""
+    if text is pd.NA:
+        return pd.NA
+    if _INTEGER.fullmatch(text) and len(text) < 4000:  # int() refuses longer texts
+        return str(int(text))
+    value = float(value)
+    if math.isnan(value):
+        return text
+    if math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 def fold_supp(parent: pd.DataFrame, supp: pd.DataFrame, domain: str, supp_file: str

@@ -388,6 +388,10 @@ SINGLE: tuple[Corruption, ...] = (
                      set_cell("suppae.xpt", 253, "QVAL", "ASTCT 2019", was={"QNAM": "AEGRSCL"})),
                (error("supp_duplicate", "suppae.xpt", 253, "QVAL", "ASTCT 2019", "AEGRSCL", "'CTCAE V5.0' in row 133",
                       "ae.csv row 50", "remove"),)),
+    Corruption("supp_idvarval_decimal", "SUPPAE IDVARVAL '1.0' (written from a float column) in suppae.xpt "
+               "row 1: it still matches AESEQ 1, and the other records theirs",
+               set_cell("suppae.xpt", 1, "IDVARVAL", "1.0", was={"USUBJID": S + "0001", "IDVARVAL": "1"}),
+               (Expect("clean"),)),
     # tolerated
     Corruption("case_and_blanks", "lower-case and padded terms: SEX 'f', EXROUTE 'intra-arterial ', AESER ' n'",
                steps(set_cell("dm.csv", 1, "SEX", "f", was={"SEX": "F"}),

@@ -116,6 +116,23 @@ def test_supp_qualifier_given_twice_with_different_values(tmp_path):
     assert domains["DM"].set_index("USUBJID").at["NK01-001", "PHASE"] == "IA"
 
 
+def test_supp_idvarval_matches_by_value_whatever_the_other_values(tmp_path):
+    """IDVARVAL "2.0" next to "2" and "1": each matches its AESEQ by value (a key must not
+    depend on the other values of the column)."""
+    from analysis.io import _match_key
+
+    key = _match_key(pd.Series(["1", "2.0", " 1.00 ", "T01", None, "1e0"], dtype="string"))
+    assert key[0] == key[2] == key[5] == _match_key(pd.Series(["1"], dtype="string"))[0]
+    assert key[1] == _match_key(pd.Series(["2"], dtype="string"))[0] != key[0]
+    assert key[3] == "T01" and pd.isna(key[4])
+    f = base_frames()
+    f["suppae"].loc[1, "IDVARVAL"] = "2.0"  # NK01-001 AESEQ 2, AEGRSCL
+    domains, problems, _ = read_export(write_export(tmp_path / "e", f))
+    assert problems == []
+    assert domains["AE"]["AEDLT"].fillna("").tolist() == ["", "N", "N", ""]
+    assert domains["AE"].at[1, "AEGRSCL"] == "ASTCT 2019"
+
+
 def test_supp_without_parent_and_bad_layout(tmp_path):
     f = {"dm": base_frames()["dm"], "suppae": base_frames()["suppae"],
          "suppdm": base_frames()["suppdm"].drop(columns="IDVAR")}
