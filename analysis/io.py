@@ -154,7 +154,14 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
         return None, [_problem("error", file, "file_empty",
                                "the file holds only blanks (no header row); re-export the domain with its "
                                "header row (a domain without records still needs the header)")]
-    header = next(csv.reader(_lines(text)), [])
+    if not next(_lines(text)).strip():
+        return None, [_problem("error", file, "file_unreadable",
+                               "not a readable CSV file: its first line is blank, and the header row (the variable "
+                               "names) must be the first line; remove the blank line(s) above the header")]
+    try:
+        header = next(csv.reader(_lines(text)), [])
+    except csv.Error as err:  # a line break inside an unquoted header field, a quote never closed
+        return None, [_header_unreadable(text, err, file)]
     del text
     names, problems = _column_names(header, file)
     if problems:
@@ -163,11 +170,64 @@ def _read_csv(data: bytes, file: str) -> tuple[pd.DataFrame | None, list[Problem
         df = pd.read_csv(_io.BytesIO(body), encoding="utf-8", dtype=str, keep_default_na=False, na_values=[""],
                          skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as err:
+        return None, _long_records(body, header, file) or [_problem(
+            "error", file, "file_unreadable",
+            f"not a readable CSV file: {str(err).strip()}; check the quoting and that every record has as many "
+            f"fields as the header")]
+    if not isinstance(df.index, pd.RangeIndex):
+        # the first record has more fields than the header: pandas took the surplus as row labels
+        return None, _long_records(body, header, file) or [_problem(
+            "error", file, "file_unreadable",
+            "not a readable CSV file: the first record has more fields than the header; check the quoting and "
+            "that every record has as many fields as the header")]
+    if len(df.columns) != len(names):  # the csv module and pandas read the header differently
         return None, [_problem("error", file, "file_unreadable",
-                               f"not a readable CSV file: {err}; check the quoting and that every record "
-                               f"has as many fields as the header")]
+                               f"not a readable CSV file: its header row reads as {len(names)} or as "
+                               f"{len(df.columns)} columns; check the quoting and the line ends of the header row "
+                               f"and export the file again")]
     df.columns = names
     return _as_text_frame(df), []
+
+
+def _header_unreadable(text: str, err: csv.Error, file: str) -> Problem:
+    end = text.find("\n")
+    if "\r" in text[:len(text) if end < 0 else end].rstrip("\r"):
+        why = ("its lines end with a bare carriage return (CR, as old Mac programs write them); save it with "
+               "CRLF or LF line ends (Excel: 'CSV UTF-8 (Comma delimited)') and export again")
+    else:
+        why = (f"{err}; check the quoting of the header row (a double quote opened and never closed) and "
+               f"export the file again")
+    return _problem("error", file, "file_unreadable", f"not a readable CSV file: the header row cannot be read: {why}")
+
+
+def _long_records(body: bytes, header: list[str], file: str) -> list[Problem]:
+    """One problem per record with more fields than the header (row: the record's number, as
+    pandas counts them: blank lines are no record). Read again with the csv module, only when
+    pandas failed; [] if that finds none (or cannot follow the file either)."""
+    n = len(header)
+    problems = []
+    row = 0
+    try:
+        records = csv.reader(_lines(body.decode("utf-8")))
+        next(records, None)  # the header
+        for fields in records:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # a blank line
+            row += 1
+            if len(fields) > n:
+                surplus = ",".join(fields[n:])
+                held = (f"'{surplus}'" if surplus.replace(",", "").strip()
+                        else "only empty fields" if len(fields) - n > 1 else "an empty field")
+                problems.append(_problem(
+                    "error", file, "file_unreadable",
+                    f"record {row} has {len(fields)} fields but the header has {n} columns; after the last column "
+                    f"({header[-1].strip().upper()}) it holds {held}: a value with a comma that is not in double "
+                    f"quotes, or a stray comma, adds a field. Put such values in double quotes or remove the "
+                    f"stray comma, so that every record has as many fields as the header; the file was not read",
+                    row=row, value=surplus))
+    except csv.Error:
+        return []
+    return problems
 
 
 def _lines(text: str):

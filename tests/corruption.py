@@ -230,6 +230,21 @@ def _latin1_term(data: bytes) -> bytes:
     return b"\n".join(lines)
 
 
+def _unquoted(data: bytes) -> bytes:
+    """ae.csv written without quoting: the two AEBODSYS values holding a comma (records 9 and
+    58) are the only quoted fields of the demo's ae.csv; each gains a field."""
+    lines = data.split(b"\n")
+    quoted = [k for k, line in enumerate(lines) if b'"' in line]
+    assert quoted == [9, 58], "ae.csv's quoted records changed: the demo export changed"
+    return data.replace(b'"', b"")
+
+
+def _mac_line_ends(data: bytes) -> bytes:
+    """Bare CR line ends, as old Mac programs write a CSV."""
+    assert b"\r" not in data
+    return data.replace(b"\n", b"\r")
+
+
 def _excel_us(value: str) -> str:
     """A full ISO date as Excel shows it after opening the CSV in a US locale: 11/10/2025."""
     if len(value) == 10 and value[4] == "-" and value[7] == "-":
@@ -280,6 +295,16 @@ SINGLE: tuple[Corruption, ...] = (
     Corruption("truncated_xpt", "ds.xpt cut short (130 bytes missing)",
                bytes_of("ds.xpt", _truncate),
                (error("file_unreadable", "ds.xpt", None, "", "", "truncated"),)),
+    Corruption("unquoted_commas", "ae.csv written without quoting: the commas in AEBODSYS "
+               "'Neoplasms benign, malignant and unspecified (...)' (record 9) and 'Respiratory, thoracic "
+               "and mediastinal disorders' (record 58) each make one field more than the header",
+               bytes_of("ae.csv", _unquoted),
+               (error("file_unreadable", "ae.csv", 9, "", "", "record 9 has 16 fields", "the header has 15",
+                      "double quotes"),
+                error("file_unreadable", "ae.csv", 58, "", "2026-10-14", "record 58 has 16 fields"))),
+    Corruption("mac_line_ends", "rs.csv with bare CR line ends (old Mac programs)",
+               bytes_of("rs.csv", _mac_line_ends),
+               (error("file_unreadable", "rs.csv", None, "", "", "carriage return", "CRLF"),)),
     Corruption("bom_crlf", "dm.csv saved by Excel as 'CSV UTF-8': byte-order mark and CRLF line ends",
                bytes_of("dm.csv", _bom_crlf),
                (Expect("clean"),)),

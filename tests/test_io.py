@@ -154,6 +154,67 @@ def test_non_utf8_csv_names_file_and_offset(tmp_path):
     assert [q.rule for q in validate(domains, files) if q.severity == "error"] == []
 
 
+def _csv_problems(data: bytes):
+    from analysis.io import _read_csv
+
+    df, problems = _read_csv(data, "tu.csv")
+    return df, [(p.rule, p.file, p.row, p.variable, p.value) for p in problems], problems
+
+
+def test_csv_with_bare_carriage_returns_or_an_open_quote_in_the_header(tmp_path):
+    """Line ends that are bare CR (old Mac programs) or a quote never closed in the header:
+    file_unreadable, not a crash."""
+    df, got, problems = _csv_problems(b"USUBJID,TULNKID\rNK01-001,T01\rNK01-002,T01\r")
+    assert df is None and got == [("file_unreadable", "tu.csv", None, "", "")]
+    assert "carriage return" in problems[0].message and "CRLF" in problems[0].message
+    df, got, problems = _csv_problems(b'"USUBJID,TULNKID\n' + b"NK01-001,T01\n" * 20_000)
+    assert df is None and got == [("file_unreadable", "tu.csv", None, "", "")]
+    assert "header" in problems[0].message and "quot" in problems[0].message
+    # through read_export: the domain is not read, the other files are
+    folder = write_export(tmp_path / "e")
+    (folder / "rs.csv").write_bytes((folder / "rs.csv").read_bytes().replace(b"\n", b"\r"))
+    domains, problems, _ = read_export(folder)
+    assert [(p.rule, p.file) for p in problems] == [("file_unreadable", "rs.csv")]
+    assert "RS" not in domains and "TU" in domains
+
+
+@pytest.mark.parametrize("data, expected", [
+    # the first record one field longer (a trailing comma): pandas took the first column as an index
+    (b"A,B\n1,2,\n3,4\n", [(1, "")]),
+    # two fields more in every record: a two-level index
+    (b"A,B\n1,2,3,4\n5,6,7,8\n", [(1, "3,4"), (2, "7,8")]),
+    # the same record twice: a duplicated index
+    (b"A,B\n1,2,3\n1,2,3\n", [(1, "3"), (2, "3")]),
+    # a later record: a blank line is no record, a quoted line break is inside one
+    (b'A,B\n1,2\n\n"x\ny",2\n \n3,4,5\r\n6,7\n', [(3, "5")]),
+], ids=["first_trailing_comma", "every_two_more", "duplicated", "later_record"])
+def test_csv_record_with_more_fields_than_the_header(data, expected):
+    df, got, problems = _csv_problems(data)
+    assert df is None
+    assert got == [("file_unreadable", "tu.csv", row, "", value) for row, value in expected]
+    p = problems[0]
+    n = len(data.split(b"\n")[0].split(b","))
+    assert f"record {p.row} has" in p.message and f"the header has {n}" in p.message
+    assert "double quotes" in p.message and "not read" in p.message
+
+
+def test_csv_header_not_on_the_first_line():
+    """A blank first line, or a second byte-order mark that pandas drops and the csv module
+    does not: file_unreadable, not a crash (pandas and the header row disagree)."""
+    for data in (b"\nA,B\n1,2\n", b"  \r\nA,B\n1,2\n"):
+        df, got, problems = _csv_problems(data)
+        assert df is None and got == [("file_unreadable", "tu.csv", None, "", "")]
+        assert "first line is blank" in problems[0].message and "remove the blank line" in problems[0].message
+    df, got, problems = _csv_problems(b"\xef\xbb\xbf\xef\xbb\xbf\r\nA,B\n1,2\n")
+    assert df is None and got == [("file_unreadable", "tu.csv", None, "", "")]
+    assert "header row reads as 1 or as 2 columns" in problems[0].message
+
+
+def test_csv_record_with_fewer_fields_is_read():
+    df, got, _ = _csv_problems(b"A,B\n1,2\n3\n")
+    assert got == [] and df["B"].isna().tolist() == [False, True]
+
+
 def test_corrupt_and_truncated_xpt_are_problems(tmp_path):
     folder = write_export(tmp_path / "e", fmt="xpt")
     data = (folder / "lb.xpt").read_bytes()
