@@ -21,7 +21,6 @@ the folder: `results/<cut>/logs/jobs`).
 """
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import threading
@@ -141,7 +140,3 @@ def declared_inputs() -> set[str] | None:
 def set_declared_inputs(paths) -> None:
     global _declared
     _declared = None if paths is None else {str(Path(p).resolve()) for p in paths}
-
-
-def job_stats(path: Path | str) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
